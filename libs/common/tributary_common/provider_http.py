@@ -1,0 +1,127 @@
+"""The HTTP client a connector uses: every request passes the limiter first.
+
+Limits are taken per provider *request*, not per job, because a sync pages through many
+requests. A refusal shorter than `max_inline_wait_seconds` is slept through; a longer one
+raises `Deferred`, and the runner puts the job back on its band (no attempt burnt).
+Provider feedback (reset headers, Retry-After, usage headers) becomes a cooldown in the
+limiter, so every other worker waiting on that key defers to the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from .categories import ErrorCategory
+from .errors import Deferred, ProviderError
+from .ratelimit.base import RateLimiter
+
+
+@dataclass(frozen=True)
+class Cooldown:
+    """A provider's word that a key must rest until ``until`` (epoch seconds)."""
+
+    scope: str  # "provider" or "account"
+    until: float
+    reason: str
+
+
+ErrorMapper = Callable[[httpx.Response], ProviderError | None]
+FeedbackReader = Callable[[httpx.Response], Cooldown | None]
+ResponseObserver = Callable[[str, int | None], None]
+
+
+def _no_feedback(_: httpx.Response) -> Cooldown | None:
+    return None
+
+
+def _no_observer(_provider: str, _status: int | None) -> None:
+    return None
+
+
+class ProviderHttp:
+    def __init__(
+        self,
+        *,
+        provider: str,
+        account: str,
+        client: httpx.Client,
+        limiter: RateLimiter,
+        error_mapper: ErrorMapper,
+        feedback: FeedbackReader = _no_feedback,
+        observe: ResponseObserver = _no_observer,
+        max_inline_wait_seconds: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.provider = provider
+        self.account = account
+        self.client = client
+        self.limiter = limiter
+        self.error_mapper = error_mapper
+        self.feedback = feedback
+        self.observe = observe
+        self.max_inline_wait_seconds = max_inline_wait_seconds
+        self.clock = clock
+        self.sleep = sleep
+        self.requests_sent = 0
+
+    def _take(self, cost: int) -> None:
+        while True:
+            decision = self.limiter.acquire(self.provider, self.account, cost)
+            if decision.allowed:
+                return
+            wait = decision.retry_at - self.clock()
+            if wait > self.max_inline_wait_seconds:
+                until = datetime.fromtimestamp(decision.retry_at, tz=UTC)
+                raise Deferred(until, f"rate limit {decision.scope}", scope=decision.scope or "")
+            self.sleep(max(wait, 0.0))
+
+    def request(self, method: str, url: str, *, cost: int = 1, **kwargs: Any) -> httpx.Response:
+        """Send one request through the limiter; raise `ProviderError` or `Deferred`."""
+        self._take(cost)
+        self.requests_sent += 1
+        try:
+            response = self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            self.observe(self.provider, None)
+            raise ProviderError(
+                ErrorCategory.NETWORK_ERROR, f"timeout: {type(exc).__name__}"
+            ) from exc
+        except httpx.TransportError as exc:
+            self.observe(self.provider, None)
+            raise ProviderError(
+                ErrorCategory.NETWORK_ERROR, f"transport error: {type(exc).__name__}: {exc}"
+            ) from exc
+        self.observe(self.provider, response.status_code)
+        hint = self.feedback(response)
+        if hint is not None:
+            self._cool(hint.scope, hint.until, hint.reason)
+        error = self.error_mapper(response)
+        if error is not None:
+            if error.category is ErrorCategory.RATE_LIMIT and error.retry_at is not None:
+                self._cool(error.scope, error.retry_at.timestamp(), error.message)
+            raise error
+        return response
+
+    def request_json(self, method: str, url: str, *, cost: int = 1, **kwargs: Any) -> Any:
+        """Like `request`, returning the parsed body; a malformed body is UNKNOWN."""
+        response = self.request(method, url, cost=cost, **kwargs)
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ProviderError(
+                ErrorCategory.UNKNOWN,
+                f"malformed JSON body ({len(response.content)} bytes)",
+                status=response.status_code,
+            ) from exc
+
+    def _cool(self, scope: str, until: float, reason: str) -> None:
+        account = self.account if scope == "account" else None
+        self.limiter.cooldown(self.provider, account, until, reason)

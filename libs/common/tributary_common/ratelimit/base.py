@@ -1,0 +1,53 @@
+"""The limiter contract the worker (and the api's process-queue) call.
+
+Backends: `redis.RedisLimiter` (production: one Lua round trip per decision) and
+`memory.MemoryLimiter` (unit tests, same semantics). Both take their limits from
+`config.LimitConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of one acquisition.
+
+    ``allowed`` True: the permits were taken. False: nothing was taken and the caller may
+    try again at ``retry_at`` (epoch seconds); distinct refused callers get distinct
+    times so they do not wake together. ``scope`` names the limit that decided
+    (e.g. ``provider:minute``, ``account:hour``, ``cooldown:provider``, ``slots``).
+    """
+
+    allowed: bool
+    retry_at: float
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class SlotLease:
+    provider: str
+    holder: str
+    expires_at: float
+
+
+class RateLimiter(Protocol):
+    def acquire(self, provider: str, account: str, cost: int = 1) -> Decision:
+        """Take ``cost`` permits from every limit that applies to (provider, account), or none."""
+
+    def cooldown(self, provider: str, account: str | None, until: float, reason: str) -> None:
+        """Refuse every request for the provider (account=None) or one account until ``until``."""
+
+    def acquire_slot(self, provider: str, holder: str, ttl_seconds: float) -> Decision:
+        """Take one of the provider's concurrency slots for ``holder`` as a lease."""
+
+    def renew_slot(self, provider: str, holder: str, ttl_seconds: float) -> bool:
+        """Extend ``holder``'s lease; False when it had expired and was lost."""
+
+    def release_slot(self, provider: str, holder: str) -> None:
+        """Give the slot back (idempotent)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """Current usage, slots and cooldowns per provider, for the api's queue statistics."""

@@ -1,0 +1,131 @@
+"""Configuration, read once at each entry point into a frozen object.
+
+Only entry points (`get_app()`, the worker's broker module, the scheduler's `main()`)
+call `Settings.from_env`; everything else receives the settings or the pieces it needs.
+Every variable is listed in the README's configuration table; a bad value raises
+`ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+
+PROVIDERS: tuple[str, ...] = ("github", "youtube", "x", "instagram", "meta_ads", "google_ads")
+
+#: Where each provider's API lives in production. Overridden per provider by
+#: ``TRIBUTARY_<PROVIDER>_BASE_URL`` (the simulator in `make run` and tests).
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "github": "https://api.github.com",
+    "youtube": "https://www.googleapis.com/youtube/v3",
+    "x": "https://api.x.com",
+    "instagram": "https://graph.instagram.com",
+    "meta_ads": "https://graph.facebook.com",
+    "google_ads": "https://googleads.googleapis.com",
+}
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if not value.startswith(tuple(f"{s}://" for s in schemes)):
+        raise ConfigError(f"{name} must start with one of {', '.join(schemes)}://")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/tributary"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Prefix of every Redis key (Dramatiq's and ours), so deployments and test runs
+    #: sharing one Redis never collide.
+    namespace: str = "tributary"
+    api_token: str = ""
+    cron_secret: str = ""
+    base_urls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_BASE_URLS))
+    #: Raw limit overrides per provider (``TRIBUTARY_LIMITS_<PROVIDER>``), parsed by
+    #: `tributary_common.ratelimit.config`.
+    limit_overrides: Mapping[str, str] = field(default_factory=dict)
+    http_timeout_seconds: float = 10.0
+    max_attempts: int = 3
+    backoff_base_seconds: float = 2.0
+    job_lease_seconds: float = 15.0
+    shutdown_grace_seconds: float = 25.0
+    heartbeat_timeout_ms: int = 10_000
+    crash_limit: int = 3
+    retention_days: int = 7
+    reconcile_grace_seconds: float = 30.0
+    default_sync_interval_minutes: int = 60
+    max_body_bytes: int = 1_048_576
+    metrics_port: int = 9191
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        base_urls = dict(DEFAULT_BASE_URLS)
+        limit_overrides: dict[str, str] = {}
+        for provider in PROVIDERS:
+            key = provider.upper()
+            base_urls[provider] = _url(
+                env, f"TRIBUTARY_{key}_BASE_URL", DEFAULT_BASE_URLS[provider], ("http", "https")
+            ).rstrip("/")
+            if env.get(f"TRIBUTARY_LIMITS_{key}"):
+                limit_overrides[provider] = env[f"TRIBUTARY_LIMITS_{key}"]
+        namespace = env.get("TRIBUTARY_NAMESPACE") or "tributary"
+        if not namespace.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError("TRIBUTARY_NAMESPACE may hold only letters, digits, '-' and '_'")
+        log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        return cls(
+            database_url=_url(env, "DATABASE_URL", cls.database_url, ("postgresql", "postgres")),
+            redis_url=_url(env, "REDIS_URL", cls.redis_url, ("redis", "rediss", "unix")),
+            namespace=namespace,
+            api_token=env.get("API_TOKEN", ""),
+            cron_secret=env.get("CRON_SECRET", ""),
+            base_urls=base_urls,
+            limit_overrides=limit_overrides,
+            http_timeout_seconds=_float(env, "TRIBUTARY_HTTP_TIMEOUT_SECONDS", 10.0, 0.1),
+            max_attempts=_int(env, "TRIBUTARY_MAX_ATTEMPTS", 3, 1),
+            backoff_base_seconds=_float(env, "TRIBUTARY_BACKOFF_BASE_SECONDS", 2.0, 0.0),
+            job_lease_seconds=_float(env, "TRIBUTARY_JOB_LEASE_SECONDS", 15.0, 1.0),
+            shutdown_grace_seconds=_float(env, "TRIBUTARY_SHUTDOWN_GRACE_SECONDS", 25.0, 0.0),
+            heartbeat_timeout_ms=_int(env, "TRIBUTARY_HEARTBEAT_TIMEOUT_MS", 10_000, 1000),
+            crash_limit=_int(env, "TRIBUTARY_CRASH_LIMIT", 3, 1),
+            retention_days=_int(env, "TRIBUTARY_RETENTION_DAYS", 7, 0),
+            reconcile_grace_seconds=_float(env, "TRIBUTARY_RECONCILE_GRACE_SECONDS", 30.0, 0.0),
+            default_sync_interval_minutes=_int(env, "TRIBUTARY_SYNC_INTERVAL_MINUTES", 60, 1),
+            max_body_bytes=_int(env, "TRIBUTARY_MAX_BODY_BYTES", 1_048_576, 1024),
+            metrics_port=_int(env, "TRIBUTARY_METRICS_PORT", 9191, 0),
+            log_level=log_level,
+        )
