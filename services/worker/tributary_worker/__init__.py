@@ -1,0 +1,1 @@
+"""The worker service: Dramatiq actors that run sync jobs against providers."""

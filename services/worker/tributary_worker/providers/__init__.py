@@ -1,0 +1,11 @@
+"""Connector registry: provider name → connector class.
+
+Adding a provider: a new folder `providers/<name>/` (client.py, streams.py, a `Connector`
+class in __init__.py) and one `REGISTRY.register(...)` line below.
+"""
+
+from __future__ import annotations
+
+from tributary_common.connectors import ConnectorRegistry
+
+REGISTRY = ConnectorRegistry()
