@@ -1,0 +1,1 @@
+"""Unit-test doubles and harness shared by the simulator and connector tests."""

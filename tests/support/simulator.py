@@ -1,0 +1,68 @@
+"""The simulator as tests use it: one server per session, reset before each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from tributary_simulator import SimulatorServer
+
+
+class SimAdmin:
+    """Thin client of the simulator's ``/_admin/`` API."""
+
+    def __init__(self, server: SimulatorServer) -> None:
+        self.server = server
+        self.url = server.url
+        self.http = httpx.Client(base_url=f"{server.url}/_admin", timeout=5)
+
+    def base_url(self, provider: str) -> str:
+        return f"{self.url}/{provider}"
+
+    def reset(self) -> None:
+        self.http.post("/reset").raise_for_status()
+
+    def set_limit(
+        self, provider: str, requests: int, window_seconds: float, scope: str = "account"
+    ) -> None:
+        body = {"requests": requests, "windowSeconds": window_seconds, "scope": scope}
+        self.http.put(f"/limits/{provider}", json=body).raise_for_status()
+
+    def clear_limit(self, provider: str) -> None:
+        self.http.delete(f"/limits/{provider}").raise_for_status()
+
+    def fault(self, provider: str, kind: str, **options: Any) -> dict[str, Any]:
+        response = self.http.post("/faults", json={"provider": provider, "kind": kind, **options})
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def clear_faults(self) -> None:
+        self.http.delete("/faults").raise_for_status()
+
+    def requests(self, provider: str | None = None, account: str | None = None) -> list[Any]:
+        params = {k: v for k, v in {"provider": provider, "account": account}.items() if v}
+        result: list[Any] = self.http.get("/requests", params=params).json()["requests"]
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get("/stats").json()["providers"]
+        return result
+
+
+@pytest.fixture(scope="session")
+def simulator_server() -> Iterator[SimulatorServer]:
+    server = SimulatorServer("127.0.0.1", 0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim(simulator_server: SimulatorServer) -> Iterator[SimAdmin]:
+    """The shared simulator, reset (no faults, default limits, empty log) for this test."""
+    admin = SimAdmin(simulator_server)
+    admin.reset()
+    yield admin
+    admin.http.close()

@@ -1,0 +1,134 @@
+"""Fault injection: armed by the admin API, consumed by matching provider requests."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Faults answered with a provider-shaped error body (rendered by the plugin).
+RENDERED_KINDS = frozenset(
+    {
+        "rate_limit",
+        "quota",
+        "auth",
+        "forbidden",
+        "bad_request",
+        "not_found",
+        "server_error",
+        "bad_gateway",
+        "unavailable",
+    }
+)
+#: Faults the server produces itself on the socket.
+TRANSPORT_KINDS = frozenset({"slow", "timeout", "reset", "truncated", "malformed"})
+FAULT_KINDS = RENDERED_KINDS | TRANSPORT_KINDS
+
+
+class FaultSpecError(ValueError):
+    """Raised when an admin fault request is malformed."""
+
+
+@dataclass
+class Fault:
+    id: int
+    provider: str
+    kind: str
+    account: str | None = None
+    #: Requests left to fault; None = until cleared.
+    count: int | None = 1
+    #: Matching requests to let through before the fault fires (e.g. 1 = from page 2).
+    after: int = 0
+    #: Only requests whose path contains this text match.
+    path_contains: str | None = None
+    retry_after_seconds: float | None = None
+    delay_seconds: float | None = None
+    #: Provider-specific flavour, e.g. GitHub "primary_429", "secondary".
+    variant: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {
+            "id": data["id"],
+            "provider": self.provider,
+            "kind": self.kind,
+            "account": self.account,
+            "count": self.count,
+            "after": self.after,
+            "pathContains": self.path_contains,
+            "retryAfterSeconds": self.retry_after_seconds,
+            "delaySeconds": self.delay_seconds,
+            "variant": self.variant,
+        }
+
+
+class FaultBook:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(self, spec: Mapping[str, Any], providers: set[str]) -> Fault:
+        provider = spec.get("provider")
+        kind = spec.get("kind")
+        if provider not in providers:
+            raise FaultSpecError(f"unknown provider {provider!r}")
+        if kind not in FAULT_KINDS:
+            raise FaultSpecError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
+        count = spec.get("count", 1)
+        if count is not None and (not isinstance(count, int) or count < 1):
+            raise FaultSpecError("count must be a positive integer or null")
+        fault = Fault(
+            id=next(self._ids),
+            provider=str(provider),
+            kind=str(kind),
+            account=spec.get("account"),
+            count=count,
+            after=int(spec.get("after", 0)),
+            path_contains=spec.get("pathContains"),
+            retry_after_seconds=_number(spec, "retryAfterSeconds"),
+            delay_seconds=_number(spec, "delaySeconds"),
+            variant=spec.get("variant"),
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, provider: str, account: str | None, path: str) -> Fault | None:
+        """Return the first armed fault matching this request, consuming one use of it."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.provider != provider:
+                    continue
+                if fault.account is not None and fault.account != account:
+                    continue
+                if fault.path_contains and fault.path_contains not in path:
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                return fault
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def list(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+
+def _number(spec: Mapping[str, Any], key: str) -> float | None:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int | float):
+        raise FaultSpecError(f"{key} must be a number")
+    return float(value)
