@@ -9,3 +9,9 @@ from __future__ import annotations
 from tributary_common.connectors import ConnectorRegistry
 
 REGISTRY = ConnectorRegistry()
+
+from . import google_ads, instagram, meta_ads  # noqa: E402
+
+REGISTRY.register("instagram", instagram.Connector)
+REGISTRY.register("meta_ads", meta_ads.Connector)
+REGISTRY.register("google_ads", google_ads.Connector)

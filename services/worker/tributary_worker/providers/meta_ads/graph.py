@@ -1,0 +1,249 @@
+"""Meta Graph API pieces shared by the Meta Ads and Instagram connectors.
+
+Both providers are served by the same Graph API: the same error object, the same usage
+headers and the same cursor paging (providers.md §4.3 to §4.6, §5.3 to §5.5). Classification
+reads ``error.code``/``error_subcode`` from the body, never the HTTP status alone,
+because Meta answers rate limits, expired tokens and bad parameters alike with HTTP 400.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from tributary_common.categories import ErrorCategory
+from tributary_common.connectors import ConnectionInfo
+from tributary_common.errors import ProviderError
+from tributary_common.provider_http import Cooldown, ProviderHttp
+
+#: The Graph API version in the current reference samples (providers.md §4.1, §5.1).
+GRAPH_VERSION = "v25.0"
+
+#: Code → (category, scope). App-wide throttles (4, 341) rest the whole provider; user,
+#: page, ad-account and BUC throttles rest only the account.
+_CODE_TABLE: dict[int, tuple[ErrorCategory, str]] = {
+    1: (ErrorCategory.UNKNOWN, "account"),
+    2: (ErrorCategory.UNKNOWN, "account"),
+    3: (ErrorCategory.API_ERROR, "account"),
+    4: (ErrorCategory.RATE_LIMIT, "provider"),
+    10: (ErrorCategory.API_ERROR, "account"),
+    17: (ErrorCategory.RATE_LIMIT, "account"),
+    32: (ErrorCategory.RATE_LIMIT, "account"),
+    100: (ErrorCategory.VALIDATION_ERROR, "account"),
+    102: (ErrorCategory.API_ERROR, "account"),
+    190: (ErrorCategory.API_ERROR, "account"),
+    341: (ErrorCategory.RATE_LIMIT, "provider"),
+    368: (ErrorCategory.RATE_LIMIT, "account"),
+    613: (ErrorCategory.RATE_LIMIT, "account"),
+}
+#: Code 4 is app-wide, except the Insights subcodes that throttle one ad account.
+_ACCOUNT_SUBCODES = frozenset({1504022, 1504039})
+_BUC_CODES = range(80000, 80015)
+_PERMISSION_CODES = range(200, 300)
+
+#: Code 368 is a policy block measured in hours [U]; without a hint wait this long
+#: rather than hot-retrying into the same block.
+POLICY_BLOCK_WAIT_SECONDS = 3600.0
+
+#: X-App-Usage carries no reset time (rolling hour); when it reaches 100 % rest the app
+#: this long before the next call (the doc's "60 s doubling" heuristic, first step).
+APP_USAGE_COOLDOWN_SECONDS = 60.0
+
+_STATUS_FALLBACK: dict[int, ErrorCategory] = {
+    400: ErrorCategory.VALIDATION_ERROR,
+    401: ErrorCategory.API_ERROR,
+    403: ErrorCategory.API_ERROR,
+    404: ErrorCategory.VALIDATION_ERROR,
+    429: ErrorCategory.RATE_LIMIT,
+    502: ErrorCategory.NETWORK_ERROR,
+    503: ErrorCategory.NETWORK_ERROR,
+    504: ErrorCategory.NETWORK_ERROR,
+}
+
+
+def classify_code(
+    code: int, subcode: Any = None, is_transient: bool = False
+) -> tuple[ErrorCategory, str] | None:
+    """Return (category, scope) for a Graph ``error.code``, or None when unknown."""
+    if code in _CODE_TABLE:
+        category, scope = _CODE_TABLE[code]
+        return category, "account" if subcode in _ACCOUNT_SUBCODES else scope
+    if code in _BUC_CODES:
+        return ErrorCategory.RATE_LIMIT, "account"
+    if code in _PERMISSION_CODES:
+        return ErrorCategory.API_ERROR, "account"
+    if code < 0 or is_transient:
+        return ErrorCategory.UNKNOWN, "account"
+    return None
+
+
+def _json_header(response: httpx.Response, name: str) -> Any:
+    raw = response.headers.get(name)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def buc_wait_seconds(response: httpx.Response) -> float | None:
+    """Return the longest ``estimated_time_to_regain_access`` (minutes → s), or None."""
+    usage = _json_header(response, "X-Business-Use-Case-Usage")
+    if not isinstance(usage, dict):
+        return None
+    minutes = [
+        entry.get("estimated_time_to_regain_access") or 0
+        for entries in usage.values()
+        if isinstance(entries, list)
+        for entry in entries
+        if isinstance(entry, dict)
+    ]
+    longest = max((m for m in minutes if isinstance(m, int | float)), default=0)
+    return float(longest) * 60.0 if longest > 0 else None
+
+
+def ad_account_reset_seconds(response: httpx.Response) -> float | None:
+    """Return ``X-Ad-Account-Usage.reset_time_duration`` (seconds) when positive."""
+    usage = _json_header(response, "X-Ad-Account-Usage")
+    if not isinstance(usage, dict):
+        return None
+    value = usage.get("reset_time_duration")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def app_usage_full(response: httpx.Response) -> bool:
+    """Return True when any ``X-App-Usage`` percentage has reached 100."""
+    usage = _json_header(response, "X-App-Usage")
+    if not isinstance(usage, dict):
+        return False
+    return any(isinstance(v, int | float) and v >= 100 for v in usage.values())
+
+
+def retry_after_seconds(response: httpx.Response, now: float) -> float | None:
+    """Return a ``Retry-After`` header (seconds or HTTP date) as seconds from ``now``."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def _body_error(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def map_graph_error(
+    response: httpx.Response, *, clock: Callable[[], float] = time.time
+) -> ProviderError | None:
+    """Classify a Graph API response; None when it succeeded."""
+    if response.status_code < 400:
+        return None
+    now = clock()
+    status = response.status_code
+    error = _body_error(response)
+    classified: tuple[ErrorCategory, str] | None = None
+    message = f"HTTP {status} without a Graph error body"
+    if error is not None and isinstance(error.get("code"), int):
+        code = error["code"]
+        subcode = error.get("error_subcode")
+        classified = classify_code(code, subcode, bool(error.get("is_transient")))
+        suffix = f"/{subcode}" if subcode is not None else ""
+        message = f"({code}{suffix}) {error.get('message', '')}".strip()
+    if classified is None:
+        fallback = ErrorCategory.UNKNOWN if status >= 500 else ErrorCategory.VALIDATION_ERROR
+        classified = _STATUS_FALLBACK.get(status, fallback), "account"
+    category, scope = classified
+    retry_at = None
+    if category is ErrorCategory.RATE_LIMIT:
+        wait = (
+            buc_wait_seconds(response)
+            or ad_account_reset_seconds(response)
+            or retry_after_seconds(response, now)
+        )
+        if wait is None and error is not None and error.get("code") == 368:
+            wait = POLICY_BLOCK_WAIT_SECONDS
+        if wait is not None:
+            retry_at = datetime.fromtimestamp(now + wait, tz=UTC)
+    return ProviderError(category, message, status=status, retry_at=retry_at, scope=scope)
+
+
+def read_graph_feedback(
+    response: httpx.Response, *, clock: Callable[[], float] = time.time
+) -> Cooldown | None:
+    """Turn Meta's usage headers into a cooldown before the hard limit is hit."""
+    now = clock()
+    wait = buc_wait_seconds(response)
+    if wait is not None:
+        return Cooldown("account", now + wait, "X-Business-Use-Case-Usage throttled")
+    if app_usage_full(response):
+        return Cooldown("provider", now + APP_USAGE_COOLDOWN_SECONDS, "X-App-Usage at 100%")
+    return None
+
+
+def graph_auth_headers(connection: ConnectionInfo) -> dict[str, str]:
+    """Send the token as a Bearer header, not the documented ``access_token`` parameter.
+
+    The Graph host accepts it (WhatsApp Cloud API documents it on the same host) and it
+    keeps tokens out of URLs, access logs and saved ``paging.next`` links.
+    """
+    return {"Authorization": f"Bearer {connection.access_token}"}
+
+
+@dataclass(frozen=True)
+class EdgePage:
+    """One page of a Graph edge: its items and the cursor of the next page, if any."""
+
+    items: list[Mapping[str, Any]]
+    after: str | None
+
+
+def fetch_edge_page(
+    http: ProviderHttp, path: str, params: Mapping[str, Any], after: str | None
+) -> EdgePage:
+    """GET one page of an edge; the next cursor is set only while ``paging.next`` exists.
+
+    Fewer items than ``limit`` (or none) does not mean the end: Meta filters pages for
+    privacy, so only a missing ``paging.next`` does. The ``next`` URL itself is not
+    followed; rebuilding the request from ``after`` keeps every call on our base URL.
+    """
+    query = dict(params)
+    if after:
+        query["after"] = after
+    body = http.request_json("GET", path, params=query)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise ProviderError(ErrorCategory.UNKNOWN, f"unexpected Graph body for {path}")
+    paging = body.get("paging") or {}
+    next_after = (paging.get("cursors") or {}).get("after") if paging.get("next") else None
+    if next_after is not None and next_after == after:
+        # A cursor that does not move would page forever.
+        raise ProviderError(ErrorCategory.UNKNOWN, f"Graph cursor did not advance on {path}")
+    items = [item for item in body["data"] if isinstance(item, dict)]
+    return EdgePage(items=items, after=next_after)
+
+
+def parse_graph_time(value: Any) -> datetime | None:
+    """Parse Graph's ``2026-11-21T18:04:12+0000`` timestamps (offset with or without colon)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
