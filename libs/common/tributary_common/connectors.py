@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 if TYPE_CHECKING:
-    from .provider_http import ProviderHttp
+    from .provider_http import ErrorMapper, FeedbackReader, ProviderHttp
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,13 @@ class SyncContext(Protocol):
 
 class Connector(Protocol):
     provider: str
+    #: Maps a provider response to a `ProviderError`, or None when it is a success.
+    error_mapper: ErrorMapper
+    #: Reads rate-limit feedback headers into a `Cooldown`, or None.
+    feedback: FeedbackReader
+
+    def default_headers(self, connection: ConnectionInfo) -> dict[str, str]:
+        """Headers sent on every request of this connection (auth, API version, user agent)."""
 
     def sync(self, ctx: SyncContext) -> None:
         """Fetch what ``ctx.request`` asks for; raise `ProviderError` on provider failures."""

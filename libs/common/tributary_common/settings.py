@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .connectors import ProviderConfig
 from .errors import ConfigError
 
 PROVIDERS: tuple[str, ...] = ("github", "youtube", "x", "instagram", "meta_ads", "google_ads")
@@ -25,6 +26,12 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "instagram": "https://graph.instagram.com",
     "meta_ads": "https://graph.facebook.com",
     "google_ads": "https://googleads.googleapis.com",
+}
+
+
+#: App-level provider credentials: provider → {credential name: environment variable}.
+CREDENTIAL_VARIABLES: dict[str, dict[str, str]] = {
+    "google_ads": {"developer_token": "TRIBUTARY_GOOGLE_ADS_DEVELOPER_TOKEN"},
 }
 
 
@@ -74,8 +81,10 @@ class Settings:
     #: Raw limit overrides per provider (``TRIBUTARY_LIMITS_<PROVIDER>``), parsed by
     #: `tributary_common.ratelimit.config`.
     limit_overrides: Mapping[str, str] = field(default_factory=dict)
+    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     http_timeout_seconds: float = 10.0
-    max_attempts: int = 3
+    #: Retries after the first failed attempt (backoff 2 s, 4 s, 8 s with the defaults).
+    max_retries: int = 3
     backoff_base_seconds: float = 2.0
     job_lease_seconds: float = 15.0
     shutdown_grace_seconds: float = 25.0
@@ -87,6 +96,19 @@ class Settings:
     max_body_bytes: int = 1_048_576
     metrics_port: int = 9191
     log_level: str = "INFO"
+    worker_processes: int = 2
+    worker_threads: int = 4
+
+    def provider_configs(self) -> dict[str, ProviderConfig]:
+        """Connector settings for every provider with a base URL."""
+        return {
+            provider: ProviderConfig(
+                base_url=url,
+                timeout_seconds=self.http_timeout_seconds,
+                credentials=dict(self.credentials.get(provider, {})),
+            )
+            for provider, url in self.base_urls.items()
+        }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +123,10 @@ class Settings:
             ).rstrip("/")
             if env.get(f"TRIBUTARY_LIMITS_{key}"):
                 limit_overrides[provider] = env[f"TRIBUTARY_LIMITS_{key}"]
+        credentials = {
+            provider: {name: env[var] for name, var in names.items() if env.get(var)}
+            for provider, names in CREDENTIAL_VARIABLES.items()
+        }
         namespace = env.get("TRIBUTARY_NAMESPACE") or "tributary"
         if not namespace.replace("-", "").replace("_", "").isalnum():
             raise ConfigError("TRIBUTARY_NAMESPACE may hold only letters, digits, '-' and '_'")
@@ -115,8 +141,9 @@ class Settings:
             cron_secret=env.get("CRON_SECRET", ""),
             base_urls=base_urls,
             limit_overrides=limit_overrides,
+            credentials=credentials,
             http_timeout_seconds=_float(env, "TRIBUTARY_HTTP_TIMEOUT_SECONDS", 10.0, 0.1),
-            max_attempts=_int(env, "TRIBUTARY_MAX_ATTEMPTS", 3, 1),
+            max_retries=_int(env, "TRIBUTARY_MAX_RETRIES", 3, 0),
             backoff_base_seconds=_float(env, "TRIBUTARY_BACKOFF_BASE_SECONDS", 2.0, 0.0),
             job_lease_seconds=_float(env, "TRIBUTARY_JOB_LEASE_SECONDS", 15.0, 1.0),
             shutdown_grace_seconds=_float(env, "TRIBUTARY_SHUTDOWN_GRACE_SECONDS", 25.0, 0.0),
@@ -128,4 +155,6 @@ class Settings:
             max_body_bytes=_int(env, "TRIBUTARY_MAX_BODY_BYTES", 1_048_576, 1024),
             metrics_port=_int(env, "TRIBUTARY_METRICS_PORT", 9191, 0),
             log_level=log_level,
+            worker_processes=_int(env, "TRIBUTARY_WORKER_PROCESSES", 2, 1),
+            worker_threads=_int(env, "TRIBUTARY_WORKER_THREADS", 4, 1),
         )

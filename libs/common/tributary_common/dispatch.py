@@ -1,0 +1,129 @@
+"""Redis transport: put `{job_id}` messages on band queues, now or later.
+
+Messages are stored exactly as Dramatiq's Redis broker stores them (`<ns>:<queue>` list
+of ids, `<ns>:<queue>.msgs` hash of id → encoded message), so Dramatiq workers consume
+them; we write them ourselves to send thousands in one pipeline and to choose the
+message id, which the ledger keeps so `reconcile` can tell a live message from a lost one.
+
+Delayed messages (retry backoff, deferrals) do not use Dramatiq's delay queues, which
+hold every delayed message in some worker's memory: they wait in a sorted set per band
+(`<ns>:<queue>.delayed`, scored by due time) and a promoter in each worker moves due ones
+onto the queue atomically (one Lua call), in due order, so deferred jobs wake in turn.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from dramatiq.message import Message
+
+from . import bands
+
+PROMOTE_LUA = """
+local ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  local data = redis.call('hget', KEYS[2], id)
+  redis.call('zrem', KEYS[1], id)
+  redis.call('hdel', KEYS[2], id)
+  if data then
+    redis.call('hset', KEYS[4], id, data)
+    redis.call('rpush', KEYS[3], id)
+  end
+end
+return #ids
+"""
+
+#: Messages per pipeline round trip.
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Send:
+    job_id: uuid.UUID
+    queue: str
+    message_id: str
+    delay_seconds: float = 0.0
+
+
+class Dispatcher:
+    def __init__(
+        self, client: redis.Redis, namespace: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.clock = clock
+        self._promote = client.register_script(PROMOTE_LUA)
+
+    def key(self, queue: str, suffix: str = "") -> str:
+        return f"{self.namespace}:{queue}{suffix}"
+
+    def encode(self, job_id: uuid.UUID, queue: str, message_id: str) -> bytes:
+        band = bands.by_queue(queue)
+        message: Message[Any] = Message(
+            queue_name=band.queue,
+            actor_name=band.actor,
+            args=(str(job_id),),
+            kwargs={},
+            options={"redis_message_id": message_id},
+            message_id=message_id,
+        )
+        return message.encode()
+
+    def send(self, job_id: uuid.UUID, queue: str, message_id: str, delay_seconds: float = 0) -> None:
+        self.send_many([Send(job_id, queue, message_id, delay_seconds)])
+
+    def send_many(self, sends: Iterable[Send]) -> int:
+        """Send messages in pipelined chunks; raise `redis.RedisError` if Redis is down."""
+        count = 0
+        pipe = self.client.pipeline(transaction=False)
+        now = self.clock()
+        for item in sends:
+            data = self.encode(item.job_id, item.queue, item.message_id)
+            if item.delay_seconds > 0:
+                due_ms = int((now + item.delay_seconds) * 1000)
+                pipe.hset(self.key(item.queue, ".delayed.msgs"), item.message_id, data)
+                pipe.zadd(self.key(item.queue, ".delayed"), {item.message_id: due_ms})
+            else:
+                pipe.hset(self.key(item.queue, ".msgs"), item.message_id, data)
+                pipe.rpush(self.key(item.queue), item.message_id)
+            count += 1
+            if count % CHUNK == 0:
+                pipe.execute()
+        pipe.execute()
+        return count
+
+    def promote_due(self, limit: int = 500) -> int:
+        """Move due delayed messages onto their queues; return how many moved."""
+        now_ms = int(self.clock() * 1000)
+        moved = 0
+        for band in bands.BANDS:
+            q = band.queue
+            keys = [self.key(q, ".delayed"), self.key(q, ".delayed.msgs"), self.key(q), self.key(q, ".msgs")]
+            moved += int(self._promote(keys=keys, args=[now_ms, limit]))
+        return moved
+
+    def live(self, items: Sequence[tuple[str, str]]) -> list[bool]:
+        """For each (queue, message id): is the message still waiting, delayed or in flight?"""
+        pipe = self.client.pipeline(transaction=False)
+        for queue, message_id in items:
+            pipe.hexists(self.key(queue, ".msgs"), message_id)
+            pipe.hexists(self.key(queue, ".delayed.msgs"), message_id)
+        flags = pipe.execute()
+        return [bool(flags[i] or flags[i + 1]) for i in range(0, len(flags), 2)]
+
+    def depth(self) -> dict[str, dict[str, int]]:
+        """Per band: messages waiting on the queue and delayed in the sorted set."""
+        pipe = self.client.pipeline(transaction=False)
+        for band in bands.BANDS:
+            pipe.llen(self.key(band.queue))
+            pipe.zcard(self.key(band.queue, ".delayed"))
+        values = pipe.execute()
+        return {
+            band.name: {"waiting": int(values[2 * i]), "delayed": int(values[2 * i + 1])}
+            for i, band in enumerate(bands.BANDS)
+        }

@@ -1,0 +1,106 @@
+"""Connections: a user's account at a provider, its token, status and schedule."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from ..connectors import ConnectionInfo
+from ..db import transaction
+from ..errors import Conflict, NotFound
+from .sql import queries
+
+Q = queries("connections")
+STATUSES = ("active", "paused", "needs_reauth")
+UPDATABLE = {"private", "status", "access_token", "sync_interval_minutes", "metadata"}
+
+
+def to_info(row: dict[str, Any]) -> ConnectionInfo:
+    return ConnectionInfo(
+        id=row["id"],
+        user_id=row["user_id"],
+        provider=row["provider"],
+        account_id=row["account_id"],
+        access_token=row["access_token"],
+        metadata=row.get("metadata") or {},
+    )
+
+
+def create(
+    pool: ConnectionPool,
+    *,
+    user_id: str,
+    provider: str,
+    account_id: str,
+    access_token: str,
+    private: bool = False,
+    sync_interval_minutes: int = 60,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Insert a connection; raise `Conflict` when the user already connected that account."""
+    params = {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "provider": provider,
+        "account_id": account_id,
+        "access_token": access_token,
+        "metadata": Jsonb(metadata or {}),
+        "private": private,
+        "interval": sync_interval_minutes,
+    }
+    with transaction(pool) as conn:
+        row = conn.execute(Q["insert"], params).fetchone()
+    if row is None:
+        raise Conflict(f"user {user_id!r} already connected {provider} account {account_id!r}")
+    return row
+
+
+def get(pool: ConnectionPool, connection_id: uuid.UUID) -> dict[str, Any]:
+    with transaction(pool) as conn:
+        row = conn.execute(Q["get"], {"id": connection_id}).fetchone()
+    if row is None:
+        raise NotFound(f"connection {connection_id} not found")
+    return row
+
+
+def list_for_user(pool: ConnectionPool, user_id: str) -> list[dict[str, Any]]:
+    with transaction(pool) as conn:
+        return conn.execute(Q["list_for_user"], {"user_id": user_id}).fetchall()
+
+
+def find_for_user(pool: ConnectionPool, user_id: str, provider: str) -> dict[str, Any] | None:
+    with transaction(pool) as conn:
+        return conn.execute(Q["find_for_user"], {"user_id": user_id, "provider": provider}).fetchone()
+
+
+def update(pool: ConnectionPool, connection_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    """Update the given fields; a new token clears `needs_reauth`."""
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    if "status" in fields and fields["status"] not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}")
+    sets = [f"{name} = %({name})s" for name in fields]
+    params: dict[str, Any] = {**fields, "id": connection_id}
+    if "metadata" in fields:
+        params["metadata"] = Jsonb(fields["metadata"])
+    if "access_token" in fields and "status" not in fields:
+        sets.append(
+            "status = CASE WHEN status = 'needs_reauth' THEN 'active' ELSE status END,"
+            " status_reason = NULL"
+        )
+    sql = f"UPDATE connections SET {', '.join(sets)}, updated_at = now() WHERE id = %(id)s RETURNING *"
+    with transaction(pool) as conn:
+        row = conn.execute(sql.encode(), params).fetchone()
+    if row is None:
+        raise NotFound(f"connection {connection_id} not found")
+    return row
+
+
+def delete(pool: ConnectionPool, connection_id: uuid.UUID) -> None:
+    with transaction(pool) as conn:
+        if conn.execute(Q["delete"], {"id": connection_id}).fetchone() is None:
+            raise NotFound(f"connection {connection_id} not found")

@@ -1,0 +1,309 @@
+"""Sync jobs: enqueue with dedup, claim, and every way a run ends.
+
+Each transition is one guarded UPDATE (`WHERE status = … AND lease_owner = …`), so a
+duplicate delivery or a worker that lost its lease changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from .. import bands
+from ..db import transaction
+from ..errors import NotFound
+from .sql import queries
+
+Q = queries("jobs")
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    job: dict[str, Any]
+    deduplicated: bool
+    #: True when a pending scheduled/retry job was raised to the manual band: it needs a
+    #: new message on `sync.manual`.
+    raised: bool
+
+    @property
+    def needs_send(self) -> bool:
+        return not self.deduplicated or self.raised
+
+
+def enqueue(
+    pool: ConnectionPool,
+    *,
+    connection_id: uuid.UUID,
+    sync_date: date,
+    trigger: str,
+    options: dict[str, Any] | None = None,
+) -> Enqueued:
+    """Insert a pending job, or return the connection's active job for that window.
+
+    A manual request for a window that already has a pending lower-band job raises that
+    job to the manual band instead of creating a second one.
+    """
+    band = bands.for_trigger(trigger)
+    params = {
+        "id": uuid.uuid4(),
+        "connection_id": connection_id,
+        "sync_date": sync_date,
+        "trigger": trigger,
+        "priority": band.priority,
+        "queue": band.queue,
+        "options": Jsonb(options or {}),
+        "message_id": new_message_id(),
+    }
+    with transaction(pool) as conn:
+        row = conn.execute(Q["insert"], params).fetchone()
+        if row is not None:
+            return Enqueued(row, deduplicated=False, raised=False)
+        existing = conn.execute(
+            Q["active_for_window"], {"connection_id": connection_id, "sync_date": sync_date}
+        ).fetchone()
+        if existing is None:
+            # The connection vanished, or the active job finished between the two statements.
+            if conn.execute("SELECT 1 FROM connections WHERE id = %s", (connection_id,)).fetchone():
+                row = conn.execute(Q["insert"], params).fetchone()
+                if row is not None:
+                    return Enqueued(row, deduplicated=False, raised=False)
+            raise NotFound(f"connection {connection_id} not found")
+        if trigger == "manual":
+            raised = conn.execute(
+                Q["raise_to_manual"], {"id": existing["id"], "message_id": params["message_id"]}
+            ).fetchone()
+            if raised is not None:
+                return Enqueued(raised, deduplicated=True, raised=True)
+        return Enqueued(existing, deduplicated=True, raised=False)
+
+
+@dataclass(frozen=True)
+class DueBatch:
+    due: int
+    jobs: list[tuple[uuid.UUID, str]]  # (job id, message id)
+
+
+def enqueue_due(
+    pool: ConnectionPool, *, sync_date: date, limit: int, everything: bool = False
+) -> DueBatch:
+    """Enqueue scheduled jobs for up to ``limit`` due (or, with ``everything``, all) connections."""
+    with transaction(pool) as conn:
+        rows = conn.execute(
+            Q["enqueue_due"], {"sync_date": sync_date, "limit": limit, "everything": everything}
+        ).fetchall()
+    due = rows[0]["due"] if rows else 0
+    return DueBatch(due=due, jobs=[(r["id"], r["message_id"]) for r in rows if r["id"]])
+
+
+def claim(
+    pool: ConnectionPool, job_id: uuid.UUID, *, owner: str, lease_seconds: float
+) -> dict[str, Any] | None:
+    with transaction(pool) as conn:
+        return conn.execute(
+            Q["claim"], {"id": job_id, "owner": owner, "lease_seconds": lease_seconds}
+        ).fetchone()
+
+
+def state(pool: ConnectionPool, job_id: uuid.UUID) -> dict[str, Any] | None:
+    with transaction(pool) as conn:
+        return conn.execute(Q["state"], {"id": job_id}).fetchone()
+
+
+def get(pool: ConnectionPool, job_id: uuid.UUID) -> dict[str, Any]:
+    with transaction(pool) as conn:
+        row = conn.execute(Q["get"], {"id": job_id}).fetchone()
+    if row is None:
+        raise NotFound(f"job {job_id} not found")
+    return row
+
+
+def attempts(pool: ConnectionPool, job_id: uuid.UUID) -> list[dict[str, Any]]:
+    with transaction(pool) as conn:
+        return conn.execute(Q["attempts_for_job"], {"id": job_id}).fetchall()
+
+
+def renew_leases(
+    pool: ConnectionPool, job_ids: list[uuid.UUID], *, owner: str, lease_seconds: float
+) -> set[uuid.UUID]:
+    """Extend the leases of running jobs; return the ids still held."""
+    with transaction(pool) as conn:
+        rows = conn.execute(
+            Q["renew_leases"], {"ids": job_ids, "owner": owner, "lease_seconds": lease_seconds}
+        ).fetchall()
+    return {r["id"] for r in rows}
+
+
+@dataclass(frozen=True)
+class AttemptEnd:
+    """How one run of a job ended, for the attempt row."""
+
+    owner: str
+    started_at: datetime
+    outcome: str
+    records: int
+    duration_ms: int
+    category: str | None = None
+    error: str | None = None
+
+
+def _attempt(conn: psycopg.Connection, job: dict[str, Any], end: AttemptEnd, number: int) -> None:
+    conn.execute(
+        Q["insert_attempt"],
+        {
+            "job_id": job["id"],
+            "attempt": number,
+            "worker": end.owner,
+            "started_at": end.started_at,
+            "outcome": end.outcome,
+            "category": end.category,
+            "error": end.error,
+            "records": end.records,
+            "duration_ms": end.duration_ms,
+        },
+    )
+
+
+def complete(pool: ConnectionPool, job_id: uuid.UUID, end: AttemptEnd) -> dict[str, Any] | None:
+    """Mark the job completed; None when this worker no longer held it."""
+    with transaction(pool) as conn:
+        row = conn.execute(
+            Q["complete"],
+            {
+                "id": job_id,
+                "owner": end.owner,
+                "records": end.records,
+                "duration_ms": end.duration_ms,
+            },
+        ).fetchone()
+        if row is not None:
+            _attempt(conn, row, end, row["attempts"])
+            conn.execute(
+                "UPDATE connections SET last_synced_at = now(), updated_at = now() WHERE id = %s",
+                (row["connection_id"],),
+            )
+        return row
+
+
+def back_to_pending(
+    pool: ConnectionPool,
+    job_id: uuid.UUID,
+    end: AttemptEnd,
+    *,
+    not_before: datetime | None,
+    message_id: str,
+) -> dict[str, Any] | None:
+    """Return the job to pending (deferral or shutdown) without counting an attempt."""
+    with transaction(pool) as conn:
+        row = conn.execute(
+            Q["back_to_pending"],
+            {
+                "id": job_id,
+                "owner": end.owner,
+                "not_before": not_before,
+                "deferred": 1 if end.outcome == "deferred" else 0,
+                "records": end.records,
+                "message_id": message_id,
+            },
+        ).fetchone()
+        if row is not None:
+            _attempt(conn, row, end, row["attempts"] + 1)
+        return row
+
+
+def retry(
+    pool: ConnectionPool,
+    job_id: uuid.UUID,
+    end: AttemptEnd,
+    *,
+    not_before: datetime,
+    message_id: str,
+) -> dict[str, Any] | None:
+    """Count the failed attempt and move the job to the retry band until ``not_before``."""
+    with transaction(pool) as conn:
+        row = conn.execute(
+            Q["retry"],
+            {
+                "id": job_id,
+                "owner": end.owner,
+                "error": end.error,
+                "category": end.category,
+                "not_before": not_before,
+                "records": end.records,
+                "message_id": message_id,
+            },
+        ).fetchone()
+        if row is not None:
+            _attempt(conn, row, end, row["attempts"])
+        return row
+
+
+def fail(
+    pool: ConnectionPool,
+    job_id: uuid.UUID,
+    end: AttemptEnd,
+    *,
+    owner: str | None,
+    attempted: bool = True,
+    needs_reauth: bool = False,
+) -> dict[str, Any] | None:
+    """Fail the job and dead-letter it with its category, error, attempts and payload."""
+    with transaction(pool) as conn:
+        row = conn.execute(
+            Q["fail"],
+            {
+                "id": job_id,
+                "owner": owner,
+                "attempted": 1 if attempted else 0,
+                "error": end.error,
+                "category": end.category,
+                "records": end.records,
+                "duration_ms": end.duration_ms,
+            },
+        ).fetchone()
+        if row is None:
+            return None
+        _attempt(conn, row, end, max(row["attempts"], 1))
+        conn.execute(
+            Q["insert_dead_letter"],
+            {
+                "id": uuid.uuid4(),
+                "job_id": row["id"],
+                "user_id": row["user_id"],
+                "platform": row["platform"],
+                "connection_id": row["connection_id"],
+                "category": end.category,
+                "error": end.error or "",
+                "attempts": row["attempts"],
+                "payload": Jsonb(dead_letter_payload(row)),
+            },
+        )
+        if needs_reauth:
+            conn.execute(
+                "UPDATE connections SET status = 'needs_reauth', status_reason = %s,"
+                " updated_at = now() WHERE id = %s AND status = 'active'",
+                (end.error, row["connection_id"]),
+            )
+        return row
+
+
+def dead_letter_payload(job: dict[str, Any]) -> dict[str, Any]:
+    """What a replay needs to recreate the job."""
+    return {
+        "jobId": str(job["id"]),
+        "connectionId": str(job["connection_id"]),
+        "userId": job["user_id"],
+        "provider": job["platform"],
+        "syncDate": job["sync_date"].isoformat(),
+        "trigger": job["trigger"],
+        "options": job.get("options") or {},
+    }

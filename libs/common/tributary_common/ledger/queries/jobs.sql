@@ -1,0 +1,145 @@
+-- name: insert
+INSERT INTO sync_jobs (id, user_id, platform, connection_id, sync_date, trigger, priority, queue,
+                       options, message_id, dispatched_at)
+SELECT %(id)s, c.user_id, c.provider, c.id, %(sync_date)s, %(trigger)s, %(priority)s, %(queue)s,
+       %(options)s, %(message_id)s, now()
+FROM connections c WHERE c.id = %(connection_id)s
+ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing') DO NOTHING
+RETURNING *
+
+-- name: active_for_window
+SELECT * FROM sync_jobs
+WHERE connection_id = %(connection_id)s AND sync_date = %(sync_date)s
+  AND status IN ('pending', 'processing')
+FOR UPDATE
+
+-- name: raise_to_manual
+UPDATE sync_jobs
+SET priority = 1, queue = 'sync.manual', message_id = %(message_id)s, dispatched_at = now(),
+    updated_at = now()
+WHERE id = %(id)s AND status = 'pending' AND priority > 1
+RETURNING *
+
+-- name: enqueue_due
+-- Rows are locked with SKIP LOCKED and their next due time moves forward in the same
+-- transaction, so two runs at once never enqueue a connection twice. The next due time
+-- keeps the connection's phase (a whole number of intervals later), so a spread schedule
+-- stays spread.
+WITH due AS (
+    SELECT id FROM connections
+    WHERE status = 'active' AND (%(everything)s OR next_due_at <= now())
+    ORDER BY next_due_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), bumped AS (
+    UPDATE connections c
+    SET next_due_at = c.next_due_at + make_interval(mins => c.sync_interval_minutes)
+            * (floor(greatest(extract(epoch FROM now() - c.next_due_at), 0)
+                     / (c.sync_interval_minutes * 60)) + 1),
+        updated_at = now()
+    FROM due WHERE c.id = due.id
+    RETURNING c.id, c.user_id, c.provider
+), ins AS (
+    INSERT INTO sync_jobs (id, user_id, platform, connection_id, sync_date, trigger, priority,
+                           queue, message_id, dispatched_at)
+    SELECT gen_random_uuid(), b.user_id, b.provider, b.id, %(sync_date)s, 'scheduled', 5,
+           'sync.scheduled', gen_random_uuid()::text, now()
+    FROM bumped b
+    ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing') DO NOTHING
+    RETURNING id, message_id
+)
+SELECT d.n AS due, ins.id, ins.message_id
+FROM (SELECT count(*) AS n FROM bumped) d LEFT JOIN ins ON true
+
+-- name: claim
+-- A pending job whose time has come, or a processing job whose holder died (lease expired).
+WITH claimed AS (
+    UPDATE sync_jobs j
+    SET status = 'processing',
+        started_at = coalesce(j.started_at, now()),
+        lease_owner = %(owner)s,
+        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+        crash_count = j.crash_count + (CASE WHEN j.status = 'processing' THEN 1 ELSE 0 END),
+        updated_at = now()
+    WHERE j.id = %(id)s
+      AND ((j.status = 'pending'
+            AND (j.not_before IS NULL OR j.not_before <= now() + interval '100 milliseconds'))
+           OR (j.status = 'processing' AND j.lease_expires_at < now()))
+    RETURNING j.*
+)
+SELECT claimed.*, c.account_id, c.access_token, c.metadata, c.status AS connection_status,
+       extract(epoch FROM now() - claimed.enqueued_at) AS wait_seconds
+FROM claimed JOIN connections c ON c.id = claimed.connection_id
+
+-- name: state
+SELECT id, status, queue, priority, not_before, lease_expires_at, message_id,
+       extract(epoch FROM (coalesce(lease_expires_at, now()) - now())) AS lease_left_seconds,
+       extract(epoch FROM (coalesce(not_before, now()) - now())) AS wait_left_seconds
+FROM sync_jobs WHERE id = %(id)s
+
+-- name: get
+SELECT * FROM sync_jobs WHERE id = %(id)s
+
+-- name: renew_leases
+UPDATE sync_jobs SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+WHERE id = ANY(%(ids)s) AND lease_owner = %(owner)s AND status = 'processing'
+RETURNING id
+
+-- name: complete
+UPDATE sync_jobs
+SET status = 'completed', completed_at = now(), attempts = attempts + 1,
+    records_synced = records_synced + %(records)s, duration_ms = %(duration_ms)s,
+    error = NULL, error_category = NULL, not_before = NULL,
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING *
+
+-- name: back_to_pending
+-- Deferral (attempts untouched) and shutdown release: the job waits for its next message.
+UPDATE sync_jobs
+SET status = 'pending', not_before = %(not_before)s, deferrals = deferrals + %(deferred)s,
+    records_synced = records_synced + %(records)s, enqueued_at = now(),
+    message_id = %(message_id)s, dispatched_at = now(),
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING *
+
+-- name: retry
+UPDATE sync_jobs
+SET status = 'pending', attempts = attempts + 1, retry_count = retry_count + 1,
+    error = %(error)s, error_category = %(category)s, not_before = %(not_before)s,
+    priority = 10, queue = 'sync.retry', enqueued_at = now(),
+    records_synced = records_synced + %(records)s,
+    message_id = %(message_id)s, dispatched_at = now(),
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING *
+
+-- name: fail
+-- owner NULL: the scheduler fails a job whose holder is gone (crash bound reached).
+UPDATE sync_jobs
+SET status = 'failed', completed_at = now(), attempts = attempts + %(attempted)s,
+    error = %(error)s, error_category = %(category)s, dead_lettered = true,
+    records_synced = records_synced + %(records)s, duration_ms = %(duration_ms)s,
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s
+  AND ((status = 'processing' AND lease_owner = %(owner)s)
+       OR (%(owner)s::text IS NULL AND status IN ('pending', 'processing')))
+RETURNING *
+
+-- name: insert_dead_letter
+INSERT INTO dead_letters (id, job_id, user_id, platform, connection_id, category, error,
+                          attempts, payload)
+VALUES (%(id)s, %(job_id)s, %(user_id)s, %(platform)s, %(connection_id)s, %(category)s,
+        %(error)s, %(attempts)s, %(payload)s)
+
+-- name: insert_attempt
+INSERT INTO sync_attempts (job_id, attempt, worker, started_at, outcome, error_category, error,
+                           records_synced, duration_ms)
+VALUES (%(job_id)s, %(attempt)s, %(worker)s, %(started_at)s, %(outcome)s, %(category)s,
+        %(error)s, %(records)s, %(duration_ms)s)
+
+-- name: attempts_for_job
+SELECT attempt, worker, started_at, finished_at, outcome, error_category, error,
+       records_synced, duration_ms
+FROM sync_attempts WHERE job_id = %(id)s ORDER BY id

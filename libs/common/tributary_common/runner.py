@@ -1,0 +1,317 @@
+"""Runs one sync job: claim, connector, and exactly one ending recorded in the ledger.
+
+Shared by the worker's actors and the api's `process-queue`, so both apply the same
+limiter, classification and retry policy.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import redis
+from psycopg_pool import ConnectionPool
+
+from . import bands, metrics
+from .categories import ErrorCategory, backoff_seconds
+from .connectors import ConnectorRegistry, ProviderConfig, SyncRequest
+from .dispatch import Dispatcher
+from .errors import Deferred, ProviderError, ShutdownRequested
+from .lease import LeaseKeeper
+from .ledger import jobs
+from .ledger.connections import to_info
+from .logs import event, redact
+from .provider_http import ProviderHttp
+from .ratelimit.base import RateLimiter
+from .shutdown import StopSignal
+from .sync_context import LedgerSyncContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    max_retries: int = 3
+    backoff_base_seconds: float = 2.0
+    lease_seconds: float = 15.0
+    crash_limit: int = 3
+    #: A refusal shorter than this is slept through inside the request.
+    max_inline_wait_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    job_id: uuid.UUID
+    #: completed, retried, failed, deferred, interrupted — or, when nothing ran:
+    #: duplicate (already done or running), early (not due yet), missing.
+    outcome: str
+    category: str | None = None
+    error: str | None = None
+    records: int = 0
+    delay_seconds: float = 0.0
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        pool: ConnectionPool,
+        dispatcher: Dispatcher,
+        limiter: RateLimiter,
+        registry: ConnectorRegistry,
+        provider_configs: Mapping[str, ProviderConfig],
+        policy: RunPolicy,
+        owner: str,
+        stop: StopSignal,
+        leases: LeaseKeeper,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.pool = pool
+        self.dispatcher = dispatcher
+        self.limiter = limiter
+        self.registry = registry
+        self.provider_configs = provider_configs
+        self.policy = policy
+        self.owner = owner
+        self.stop = stop
+        self.leases = leases
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    def run(self, job_id: uuid.UUID) -> RunResult:
+        job = jobs.claim(self.pool, job_id, owner=self.owner, lease_seconds=self.policy.lease_seconds)
+        if job is None:
+            return self._not_claimed(job_id)
+        started = _Started(job=job, at=datetime.now(UTC), mono=time.monotonic())
+        provider = job["platform"]
+        event(log, "job.claimed", job_id=str(job_id), provider=provider, queue=job["queue"])
+        if job["crash_count"] >= self.policy.crash_limit:
+            message = f"worker died {job['crash_count']} times while running this job"
+            return self._fail(started, ErrorCategory.UNKNOWN, message, attempted=False)
+        if job["connection_status"] != "active":
+            category = (
+                ErrorCategory.API_ERROR
+                if job["connection_status"] == "needs_reauth"
+                else ErrorCategory.VALIDATION_ERROR
+            )
+            message = f"connection is {job['connection_status']}"
+            return self._fail(started, category, message, attempted=False)
+        if provider not in self.registry or provider not in self.provider_configs:
+            message = f"no connector for provider {provider!r}"
+            return self._fail(started, ErrorCategory.VALIDATION_ERROR, message)
+        metrics.job_started(provider, job["trigger"], job["queue"], float(job["wait_seconds"]))
+        slot = self.limiter.acquire_slot(provider, str(job_id), self.policy.lease_seconds)
+        if not slot.allowed:
+            until = datetime.fromtimestamp(slot.retry_at, tz=UTC)
+            return self._defer(started, Deferred(until, "no concurrency slot", scope="slots"), 0)
+        self.leases.hold(job_id, provider)
+        try:
+            return self._run_connector(started)
+        finally:
+            self.leases.drop(job_id)
+            self.limiter.release_slot(provider, str(job_id))
+
+    def _run_connector(self, started: _Started) -> RunResult:
+        job = started.job
+        provider = job["platform"]
+        config = self.provider_configs[provider]
+        connector = self.registry.build(provider, config)
+        connection = to_info({**job, "id": job["connection_id"], "provider": provider})
+        request = SyncRequest(
+            job_id=job["id"],
+            connection=connection,
+            sync_date=job["sync_date"],
+            trigger=job["trigger"],
+            options=job.get("options") or {},
+        )
+        context: LedgerSyncContext | None = None
+        try:
+            with httpx.Client(
+                base_url=config.base_url,
+                timeout=config.timeout_seconds,
+                headers=connector.default_headers(connection),
+            ) as client:
+                http = ProviderHttp(
+                    provider=provider,
+                    account=connection.account_id,
+                    client=client,
+                    limiter=self.limiter,
+                    error_mapper=connector.error_mapper,
+                    feedback=connector.feedback,
+                    observe=metrics.provider_response,
+                    max_inline_wait_seconds=self.policy.max_inline_wait_seconds,
+                )
+                context = LedgerSyncContext(self.pool, request, http, stop=self.stop)
+                connector.sync(context)
+        except Deferred as deferred:
+            return self._defer(started, deferred, _records(context))
+        except ShutdownRequested:
+            return self._interrupt(started, _records(context))
+        except ProviderError as exc:
+            retry_at = exc.retry_at.timestamp() if exc.retry_at else None
+            return self._failure(started, exc.category, str(exc), _records(context), retry_at)
+        except Exception as exc:  # anything unclassified is UNKNOWN, and retried
+            log.exception("job.unexpected_error", extra={"job_id": str(job["id"])})
+            message = redact(f"{type(exc).__name__}: {exc}")
+            return self._failure(started, ErrorCategory.UNKNOWN, message, _records(context), None)
+        return self._complete(started, _records(context))
+
+    def _end(self, started: _Started, outcome: str, records: int, **kw: Any) -> jobs.AttemptEnd:
+        return jobs.AttemptEnd(
+            owner=self.owner,
+            started_at=started.at,
+            outcome=outcome,
+            records=records,
+            duration_ms=started.elapsed_ms(),
+            **kw,
+        )
+
+    def _complete(self, started: _Started, records: int) -> RunResult:
+        job = started.job
+        row = jobs.complete(self.pool, job["id"], self._end(started, "completed", records))
+        outcome = "completed" if row is not None else "duplicate"
+        self._finished(started, outcome, records=records)
+        return RunResult(job["id"], outcome, records=records)
+
+    def _defer(self, started: _Started, deferred: Deferred, records: int) -> RunResult:
+        job = started.job
+        delay = max(deferred.until.timestamp() - self.clock(), 0.0)
+        message_id = jobs.new_message_id()
+        end = self._end(started, "deferred", records, error=deferred.reason)
+        row = jobs.back_to_pending(
+            self.pool, job["id"], end, not_before=deferred.until, message_id=message_id
+        )
+        if row is not None:
+            self._send(job["id"], row["queue"], message_id, delay)
+        metrics.ratelimit_decision(job["platform"], deferred.scope, "deferred")
+        self._finished(started, "deferred", records=records, delay=delay)
+        return RunResult(job["id"], "deferred", records=records, delay_seconds=delay)
+
+    def _interrupt(self, started: _Started, records: int) -> RunResult:
+        job = started.job
+        message_id = jobs.new_message_id()
+        end = self._end(started, "interrupted", records, error="worker shutting down")
+        row = jobs.back_to_pending(self.pool, job["id"], end, not_before=None, message_id=message_id)
+        if row is not None:
+            self._send(job["id"], row["queue"], message_id, 0)
+        self._finished(started, "interrupted", records=records)
+        return RunResult(job["id"], "interrupted", records=records)
+
+    def _failure(
+        self,
+        started: _Started,
+        category: ErrorCategory,
+        message: str,
+        records: int,
+        retry_at: float | None,
+    ) -> RunResult:
+        job = started.job
+        if category.retryable and job["retry_count"] < self.policy.max_retries:
+            delay = backoff_seconds(job["retry_count"] + 1, self.policy.backoff_base_seconds, self.rng)
+            if retry_at is not None:
+                delay = max(delay, retry_at - self.clock())
+            not_before = datetime.fromtimestamp(self.clock() + delay, tz=UTC)
+            message_id = jobs.new_message_id()
+            end = self._end(started, "retried", records, category=category.value, error=message)
+            row = jobs.retry(self.pool, job["id"], end, not_before=not_before, message_id=message_id)
+            if row is not None:
+                self._send(job["id"], bands.RETRY.queue, message_id, delay)
+            self._finished(started, "retried", category, message, records, delay)
+            return RunResult(job["id"], "retried", category.value, message, records, delay)
+        return self._fail(started, category, message, records=records)
+
+    def _fail(
+        self,
+        started: _Started,
+        category: ErrorCategory,
+        message: str,
+        *,
+        records: int = 0,
+        attempted: bool = True,
+    ) -> RunResult:
+        job = started.job
+        end = self._end(started, "failed", records, category=category.value, error=message)
+        jobs.fail(
+            self.pool,
+            job["id"],
+            end,
+            owner=self.owner,
+            attempted=attempted,
+            needs_reauth=category.needs_reauth and job["connection_status"] == "active",
+        )
+        metrics.dead_lettered(job["platform"], category.value)
+        self._finished(started, "failed", category, message, records)
+        return RunResult(job["id"], "failed", category.value, message, records)
+
+    def _not_claimed(self, job_id: uuid.UUID) -> RunResult:
+        state = jobs.state(self.pool, job_id)
+        if state is None:
+            return RunResult(job_id, "missing")
+        # A redelivery while another worker holds a live lease: look again once the lease
+        # would have expired, in case that worker died (this may be the only message).
+        if state["status"] == "processing":
+            self._send(job_id, state["queue"], jobs.new_message_id(), float(state["lease_left_seconds"]) + 0.5)
+            return RunResult(job_id, "duplicate")
+        if state["status"] == "pending" and float(state["wait_left_seconds"]) > 0.1:
+            delay = float(state["wait_left_seconds"])
+            self._send(job_id, state["queue"], jobs.new_message_id(), delay)
+            return RunResult(job_id, "early", delay_seconds=delay)
+        return RunResult(job_id, "duplicate")
+
+    def _send(self, job_id: uuid.UUID, queue: str, message_id: str, delay: float) -> None:
+        """Send the job's next message; if Redis is down, `reconcile` sends it later."""
+        try:
+            self.dispatcher.send(job_id, queue, message_id, delay)
+        except redis.RedisError as exc:
+            event(log, "job.send_failed", logging.WARNING, job_id=str(job_id), error=type(exc).__name__)
+
+    def _finished(
+        self,
+        started: _Started,
+        outcome: str,
+        category: ErrorCategory | None = None,
+        error: str | None = None,
+        records: int = 0,
+        delay: float | None = None,
+    ) -> None:
+        job = started.job
+        seconds = started.elapsed_ms() / 1000
+        metrics.job_finished(
+            job["platform"], job["trigger"], outcome, seconds, category.value if category else None
+        )
+        event(
+            log,
+            f"job.{outcome}",
+            logging.WARNING if outcome == "failed" else logging.INFO,
+            job_id=str(job["id"]),
+            provider=job["platform"],
+            trigger=job["trigger"],
+            queue=job["queue"],
+            category=category.value if category else None,
+            error=error,
+            records=records,
+            duration_ms=started.elapsed_ms(),
+            delay_seconds=None if delay is None else round(delay, 3),
+        )
+
+
+@dataclass(frozen=True)
+class _Started:
+    job: dict[str, Any]
+    at: datetime
+    mono: float
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.mono) * 1000)
+
+
+def _records(context: LedgerSyncContext | None) -> int:
+    return 0 if context is None else context.new_records
