@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -17,6 +18,11 @@ class SimAdmin:
         self.server = server
         self.url = server.url
         self.http = httpx.Client(base_url=f"{server.url}/_admin", timeout=5)
+
+    @property
+    def today(self) -> date:
+        """The simulated "today" (UTC) that the data modules are anchored to."""
+        return self.server.state.today
 
     def base_url(self, provider: str) -> str:
         return f"{self.url}/{provider}"
