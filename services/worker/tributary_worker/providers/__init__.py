@@ -15,3 +15,7 @@ from . import google_ads, instagram, meta_ads  # noqa: E402
 REGISTRY.register("instagram", instagram.Connector)
 REGISTRY.register("meta_ads", meta_ads.Connector)
 REGISTRY.register("google_ads", google_ads.Connector)
+
+from . import github  # noqa: E402
+
+REGISTRY.register("github", github.Connector)
