@@ -19,9 +19,13 @@ from tributary_common.errors import ProviderError
 from .client import customer_path
 
 CAMPAIGN_FIELDS = (
-    "campaign.id", "campaign.name", "campaign.status",
-    "campaign.advertising_channel_type", "campaign.start_date", "campaign.end_date",
-)  # fmt: skip
+    "campaign.id",
+    "campaign.name",
+    "campaign.status",
+    "campaign.advertising_channel_type",
+    "campaign.start_date",
+    "campaign.end_date",
+)
 
 
 def campaign_ids_option(options: Mapping[str, Any]) -> list[str] | None:
@@ -87,5 +91,6 @@ class CampaignsStream:
         campaign = row.get("campaign")
         if not isinstance(campaign, dict) or not campaign.get("id"):
             return None
-        return Record(kind=self.kind, external_id=str(campaign["id"]), occurred_at=None,
-                      data=dict(campaign))  # fmt: skip
+        return Record(
+            kind=self.kind, external_id=str(campaign["id"]), occurred_at=None, data=dict(campaign)
+        )

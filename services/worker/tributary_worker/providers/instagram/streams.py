@@ -19,9 +19,18 @@ from ..meta_ads.graph import fetch_edge_page, parse_graph_time
 from .client import PAGE_LIMIT, media_path
 
 MEDIA_FIELDS = (
-    "id", "caption", "media_type", "media_product_type", "media_url", "permalink",
-    "thumbnail_url", "timestamp", "username", "like_count", "comments_count",
-)  # fmt: skip
+    "id",
+    "caption",
+    "media_type",
+    "media_product_type",
+    "media_url",
+    "permalink",
+    "thumbnail_url",
+    "timestamp",
+    "username",
+    "like_count",
+    "comments_count",
+)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -55,15 +55,14 @@ POLICY_BLOCK_WAIT_SECONDS = 3600.0
 #: this long before the next call (the doc's "60 s doubling" heuristic, first step).
 APP_USAGE_COOLDOWN_SECONDS = 60.0
 
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
+
 _STATUS_FALLBACK: dict[int, ErrorCategory] = {
     400: ErrorCategory.VALIDATION_ERROR,
     401: ErrorCategory.API_ERROR,
     403: ErrorCategory.API_ERROR,
     404: ErrorCategory.VALIDATION_ERROR,
     429: ErrorCategory.RATE_LIMIT,
-    502: ErrorCategory.NETWORK_ERROR,
-    503: ErrorCategory.NETWORK_ERROR,
-    504: ErrorCategory.NETWORK_ERROR,
 }
 
 
@@ -158,6 +157,11 @@ def map_graph_error(
         return None
     now = clock()
     status = response.status_code
+    if status in _GATEWAY_STATUSES:
+        # Proxies in front of the Graph API answer these; the body (if any) is not theirs.
+        return ProviderError(
+            ErrorCategory.NETWORK_ERROR, f"HTTP {status} from the Graph API edge", status=status
+        )
     error = _body_error(response)
     classified: tuple[ErrorCategory, str] | None = None
     message = f"HTTP {status} without a Graph error body"

@@ -103,24 +103,47 @@ class CampaignsStream(AdAccountEdgeStream):
     resource = "campaigns"
     kind = "campaign"
     prefix = "campaign"
-    fields = ("id", "name", "status", "effective_status", "objective", "created_time",
-              "updated_time")  # fmt: skip
+    fields = (
+        "id",
+        "name",
+        "status",
+        "effective_status",
+        "objective",
+        "created_time",
+        "updated_time",
+    )
 
 
 class AdSetsStream(AdAccountEdgeStream):
     resource = "adsets"
     kind = "adset"
     prefix = "adset"
-    fields = ("id", "name", "campaign_id", "status", "effective_status", "daily_budget",
-              "created_time", "updated_time")  # fmt: skip
+    fields = (
+        "id",
+        "name",
+        "campaign_id",
+        "status",
+        "effective_status",
+        "daily_budget",
+        "created_time",
+        "updated_time",
+    )
 
 
 class AdsStream(AdAccountEdgeStream):
     resource = "ads"
     kind = "ad"
     prefix = "ad"
-    fields = ("id", "name", "campaign_id", "adset_id", "status", "effective_status",
-              "created_time", "updated_time")  # fmt: skip
+    fields = (
+        "id",
+        "name",
+        "campaign_id",
+        "adset_id",
+        "status",
+        "effective_status",
+        "created_time",
+        "updated_time",
+    )
 
 
 STREAMS: tuple[type[AdAccountEdgeStream], ...] = (CampaignsStream, AdSetsStream, AdsStream)
