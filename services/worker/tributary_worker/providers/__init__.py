@@ -19,3 +19,7 @@ REGISTRY.register("google_ads", google_ads.Connector)
 from . import github  # noqa: E402
 
 REGISTRY.register("github", github.Connector)
+
+from . import youtube  # noqa: E402
+
+REGISTRY.register("youtube", youtube.Connector)
