@@ -1,8 +1,9 @@
-"""Shared fixtures: real Redis and real PostgreSQL, isolated per test run.
+"""Shared fixtures: real Redis and real PostgreSQL, isolated per test.
 
-`REDIS_URL` and `DATABASE_URL` point at the servers (the Makefile starts private ones
-when none is listening). Each run gets its own Redis key namespace and its own
-PostgreSQL database, so parallel runs never collide. A service that cannot be reached
+Servers come from `tools.localstack.services.ensure()`: REDIS_URL / DATABASE_URL when set,
+else the ones on 127.0.0.1:6379 / :5432, else private ones started from pip packages.
+Each test gets its own Redis key namespace and its own PostgreSQL database (cloned from a
+migrated template), so parallel runs never collide. A service that cannot be reached
 fails the test under CI (CI=true) and skips it elsewhere with the reason.
 """
 
@@ -14,8 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from tools.localstack import services as localstack
+from tributary_common.migrate import migrate
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -27,8 +29,20 @@ def _unavailable(what: str, exc: Exception) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    return REDIS_URL
+def services() -> localstack.Services:
+    try:
+        found = localstack.ensure()
+    except Exception as exc:  # any reason the servers cannot be had
+        _unavailable("Redis/PostgreSQL", exc)
+        raise
+    # Worker and api subprocesses inherit these.
+    os.environ["REDIS_URL"] = found.redis_url
+    return found
+
+
+@pytest.fixture(scope="session")
+def redis_url(services: localstack.Services) -> str:
+    return services.redis_url
 
 
 @pytest.fixture
@@ -49,3 +63,24 @@ def redis_client(redis_url: str, namespace: str) -> Iterator[redis.Redis]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(services: localstack.Services) -> Iterator[str]:
+    """A migrated database that each test's database is cloned from."""
+    name = f"trt_template_{uuid.uuid4().hex[:8]}"
+    url = localstack.create_database(services.postgres_admin_url, name)
+    migrate(url)
+    yield name
+    localstack.drop_database(services.postgres_admin_url, name)
+
+
+@pytest.fixture
+def database_url(services: localstack.Services, template_database: str) -> Iterator[str]:
+    name = f"trt_{uuid.uuid4().hex[:12]}"
+    import psycopg
+
+    with psycopg.connect(services.postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'.encode())
+    yield localstack.with_database(services.postgres_admin_url, name)
+    localstack.drop_database(services.postgres_admin_url, name)

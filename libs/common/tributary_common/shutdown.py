@@ -19,6 +19,10 @@ class StopSignal:
             self._requested_at = self.clock()
         self._event.set()
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking early when shutdown is requested."""
+        return self._event.wait(seconds)
+
     def is_set(self) -> bool:
         return self._event.is_set()
 

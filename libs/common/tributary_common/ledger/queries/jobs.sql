@@ -143,3 +143,42 @@ VALUES (%(job_id)s, %(attempt)s, %(worker)s, %(started_at)s, %(outcome)s, %(cate
 SELECT attempt, worker, started_at, finished_at, outcome, error_category, error,
        records_synced, duration_ms
 FROM sync_attempts WHERE job_id = %(id)s ORDER BY id
+
+-- name: pending_page
+-- Pending jobs whose message was sent more than `grace` seconds ago, by id (keyset).
+SELECT id, queue, message_id,
+       greatest(extract(epoch FROM (coalesce(not_before, now()) - now())), 0) AS delay_seconds
+FROM sync_jobs
+WHERE status = 'pending' AND id > %(after)s
+  AND (dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => %(grace)s))
+ORDER BY id
+LIMIT %(limit)s
+
+-- name: set_message_ids
+UPDATE sync_jobs SET message_id = m.message_id, dispatched_at = now()
+FROM unnest(%(ids)s::uuid[], %(message_ids)s::text[]) AS m(id, message_id)
+WHERE sync_jobs.id = m.id AND sync_jobs.status = 'pending'
+
+-- name: expired_leases
+SELECT id, crash_count FROM sync_jobs
+WHERE status = 'processing' AND lease_expires_at < now()
+ORDER BY lease_expires_at
+LIMIT %(limit)s
+
+-- name: recover_expired
+-- The holder died: back to pending, one more crash counted.
+UPDATE sync_jobs
+SET status = 'pending', crash_count = crash_count + 1, lease_owner = NULL,
+    lease_expires_at = NULL, enqueued_at = now(), message_id = %(message_id)s,
+    dispatched_at = now(), updated_at = now()
+WHERE id = %(id)s AND status = 'processing' AND lease_expires_at < now()
+RETURNING id, queue, crash_count
+
+-- name: cleanup
+DELETE FROM sync_jobs
+WHERE id IN (
+    SELECT id FROM sync_jobs
+    WHERE status IN ('completed', 'failed')
+      AND completed_at < now() - make_interval(secs => %(retention_seconds)s)
+    LIMIT %(limit)s
+)

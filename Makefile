@@ -1,0 +1,42 @@
+# Tributary — the two commands that matter: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY ?= $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/libs/common:$(CURDIR)/services/api:$(CURDIR)/services/worker:$(CURDIR)/services/scheduler:$(CURDIR)/tools/simulator:$(CURDIR)
+
+.PHONY: run test lint format bench venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## Bring the whole system up locally: Redis, PostgreSQL, simulator, api, worker, scheduler.
+run: venv
+	$(PY) -m tools.localstack.run
+
+## Run the test suite (starts private Redis/PostgreSQL when none is running).
+test: venv
+	$(PY) -m tools.localstack.prereqs
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+## Benchmarks (minutes, not part of make test); results go to docs/benchmarks.md.
+bench: venv
+	$(PY) -m bench.run
+
+clean:
+	rm -rf .run
+
+-include deploy/helm/helm.mk

@@ -1,0 +1,36 @@
+"""The scheduler's own runs, kept in the ledger because its CronJobs are short-lived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from ..db import transaction
+
+START = """
+INSERT INTO scheduler_runs (command, last_started_at, runs) VALUES (%s, now(), 1)
+ON CONFLICT (command) DO UPDATE SET last_started_at = now(), runs = scheduler_runs.runs + 1
+"""
+FINISH = """
+UPDATE scheduler_runs
+SET last_finished_at = now(), last_ok = %(ok)s,
+    last_success_at = CASE WHEN %(ok)s THEN now() ELSE last_success_at END,
+    failures = failures + CASE WHEN %(ok)s THEN 0 ELSE 1 END
+WHERE command = %(command)s
+"""
+
+
+def started(pool: ConnectionPool, command: str) -> None:
+    with transaction(pool) as conn:
+        conn.execute(START, (command,))
+
+
+def finished(pool: ConnectionPool, command: str, ok: bool) -> None:
+    with transaction(pool) as conn:
+        conn.execute(FINISH, {"command": command, "ok": ok})
+
+
+def all_runs(pool: ConnectionPool) -> list[dict[str, Any]]:
+    with transaction(pool) as conn:
+        return conn.execute("SELECT * FROM scheduler_runs ORDER BY command").fetchall()

@@ -1,0 +1,157 @@
+"""`python -m tributary_scheduler <command>`: exit 0 ok, 1 unhealthy or failed, 2 bad usage.
+
+Commands: migrate, enqueue-due, cleanup, reconcile, health, and loop (local development:
+enqueue-due and reconcile every few seconds, cleanup hourly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from psycopg_pool import ConnectionPool
+from tributary_common import scheduling
+from tributary_common.db import open_pool
+from tributary_common.dispatch import Dispatcher
+from tributary_common.errors import ConfigError, LedgerUnavailable
+from tributary_common.ledger import schedule_runs
+from tributary_common.logs import configure, event, redact
+from tributary_common.migrate import migrate
+from tributary_common.settings import Settings
+
+from .health import check_health
+
+log = logging.getLogger("tributary.scheduler")
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tributary-scheduler", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations (safe to run twice, concurrently)")
+    due = sub.add_parser("enqueue-due", help="enqueue scheduled syncs of every due connection")
+    due.add_argument("--all", action="store_true", help="every active connection, due or not")
+    clean = sub.add_parser("cleanup", help="delete finished jobs past retention")
+    clean.add_argument("--retention-days", type=float, help="override TRIBUTARY_RETENTION_DAYS")
+    sub.add_parser("reconcile", help="re-send lost messages, recover jobs of dead workers")
+    health = sub.add_parser("health", help="exit 1 when PostgreSQL, Redis or the queue is unhealthy")
+    health.add_argument(
+        "--max-oldest-pending-seconds", type=float, default=3600.0,
+        help="unhealthy when a pending job has waited longer (default 3600)",
+    )
+    loop = sub.add_parser("loop", help="local development: enqueue-due and reconcile in a loop")
+    loop.add_argument("--interval-seconds", type=float, default=5.0)
+    loop.add_argument("--iterations", type=int, default=0, help="stop after N rounds (0: never)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"tributary-scheduler: {exc}", file=sys.stderr)
+        return USAGE
+    configure(settings.log_level)
+    if args.command == "migrate":
+        return _guard(lambda: _migrate(settings))
+    pool = open_pool(settings.database_url, max_size=2)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
+    dispatcher = Dispatcher(client, settings.namespace)
+    try:
+        if args.command == "health":
+            return _guard(lambda: _health(pool, client, args))
+        if args.command == "loop":
+            return _loop(settings, pool, dispatcher, args)
+        command = COMMANDS[args.command]
+        return _guard(lambda: _recorded(pool, args.command, lambda: command(settings, pool, dispatcher, args)))
+    finally:
+        pool.close()
+        client.close()
+
+
+def _guard(fn: Callable[[], int]) -> int:
+    try:
+        return fn()
+    except (LedgerUnavailable, redis.RedisError) as exc:
+        print(f"tributary-scheduler: {redact(str(exc)) or type(exc).__name__}", file=sys.stderr)
+        return FAILED
+
+
+def _recorded(pool: ConnectionPool, command: str, fn: Callable[[], dict[str, Any]]) -> int:
+    schedule_runs.started(pool, command)
+    ok = False
+    try:
+        report = fn()
+        ok = True
+    finally:
+        schedule_runs.finished(pool, command, ok)
+    print(json.dumps({"command": command, **report}))
+    return OK
+
+
+def _migrate(settings: Settings) -> int:
+    applied = migrate(settings.database_url)
+    print(json.dumps({"command": "migrate", "applied": applied}))
+    return OK
+
+
+def _enqueue_due(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> dict[str, Any]:
+    report = scheduling.enqueue_due(pool, d, everything=getattr(args, "all", False))
+    return {"enqueued": report.enqueued, "skipped": report.skipped}
+
+
+def _cleanup(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> dict[str, Any]:
+    days = args.retention_days if getattr(args, "retention_days", None) is not None else settings.retention_days
+    return {"deleted": scheduling.cleanup(pool, retention_days=days)}
+
+
+def _reconcile(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> dict[str, Any]:
+    report = scheduling.reconcile(
+        pool, d, grace_seconds=settings.reconcile_grace_seconds, crash_limit=settings.crash_limit
+    )
+    return {
+        "checked": report.checked,
+        "resent": report.resent,
+        "recovered": report.recovered,
+        "deadLettered": report.dead_lettered,
+    }
+
+
+COMMANDS: dict[str, Callable[[Settings, ConnectionPool, Dispatcher, Any], dict[str, Any]]] = {
+    "enqueue-due": _enqueue_due,
+    "cleanup": _cleanup,
+    "reconcile": _reconcile,
+}
+
+
+def _health(pool: ConnectionPool, client: redis.Redis, args: Any) -> int:
+    report = check_health(pool, client, max_oldest_pending_seconds=args.max_oldest_pending_seconds)
+    print(json.dumps(report))
+    return OK if report["healthy"] else FAILED
+
+
+def _loop(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> int:
+    """Local stand-in for the CronJobs: enqueue-due and reconcile each round, cleanup hourly."""
+    last_cleanup = 0.0
+    rounds = 0
+    while True:
+        for name in ("enqueue-due", "reconcile"):
+            try:
+                _recorded(pool, name, lambda n=name: COMMANDS[n](settings, pool, d, args))
+            except (LedgerUnavailable, redis.RedisError) as exc:
+                event(log, "scheduler.round_failed", logging.WARNING, command=name, error=str(exc))
+        if time.monotonic() - last_cleanup > 3600:
+            _guard(lambda: _recorded(pool, "cleanup", lambda: _cleanup(settings, pool, d, args)))
+            last_cleanup = time.monotonic()
+        rounds += 1
+        if args.iterations and rounds >= args.iterations:
+            return OK
+        time.sleep(args.interval_seconds)

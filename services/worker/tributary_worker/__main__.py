@@ -1,0 +1,56 @@
+"""`python -m tributary_worker`: Dramatiq with our processes, threads, prefetch and metrics.
+
+The metrics endpoint runs in this parent process and aggregates every worker process's
+samples (Prometheus multiprocess mode); the directory is wiped at start so counters of a
+previous run never leak into this one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+from dramatiq.cli import main as dramatiq_main
+from dramatiq.cli import make_argument_parser
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+from tributary_common.errors import ConfigError
+from tributary_common.settings import Settings
+
+
+def prepare_metrics_dir() -> str:
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="tributary-metrics-")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"tributary-worker: {exc}", file=sys.stderr)
+        return 2
+    prepare_metrics_dir()
+    # Small prefetch: a process holds at most one message per thread per band, so a manual
+    # job is never stuck behind a prefetched backlog, and idle polling stays brisk.
+    os.environ.setdefault("dramatiq_queue_prefetch", str(settings.worker_threads))
+    os.environ.setdefault("dramatiq_worker_timeout", "100")
+    if settings.metrics_port:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(settings.metrics_port, registry=registry)
+    args = [
+        "tributary_worker.broker",
+        "--processes", str(settings.worker_processes),
+        "--threads", str(settings.worker_threads),
+        "--worker-shutdown-timeout", str(int((settings.shutdown_grace_seconds + 5) * 1000)),
+        "--skip-logging",
+    ]
+    return dramatiq_main(make_argument_parser().parse_args(args)) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

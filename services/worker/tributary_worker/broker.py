@@ -1,0 +1,36 @@
+"""The module Dramatiq loads in every worker process: broker, middleware and actors.
+
+Settings are read here, once per process (this is the worker's entry point).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import TimeLimit
+from tributary_common.logs import configure
+from tributary_common.settings import Settings
+
+from .providers import REGISTRY
+from .runtime import WorkerRuntime
+
+settings = Settings.from_env()
+configure(settings.log_level)
+
+#: Out of a million broker commands, how many also requeue dead workers' messages: high
+#: enough that a killed worker's job is redelivered within seconds of its heartbeat timeout.
+MAINTENANCE_CHANCE = 50_000
+
+broker = RedisBroker(
+    client=redis.Redis.from_url(settings.redis_url),
+    namespace=settings.namespace,
+    heartbeat_timeout=settings.heartbeat_timeout_ms,
+    maintenance_chance=MAINTENANCE_CHANCE,
+    # Our runner owns retries, deferrals and dead letters, so Dramatiq's Retries
+    # middleware is left out; TimeLimit stays as a last resort against a hung job.
+    middleware=[TimeLimit(time_limit=3_600_000), WorkerRuntime(settings, REGISTRY)],
+)
+dramatiq.set_broker(broker)
+
+from . import actors  # noqa: E402,F401  (actors register on the broker set above)

@@ -1,0 +1,116 @@
+"""Per-process worker state, built after fork: pool, Redis, limiter, runner, promoter.
+
+A Dramatiq middleware owns the lifecycle: `after_process_boot` builds everything (so no
+connection crosses a fork), `before_worker_shutdown` starts the grace period in which
+running jobs may finish, `after_worker_shutdown` closes the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+
+import dramatiq
+import redis
+from psycopg_pool import ConnectionPool
+from tributary_common.connectors import ConnectorRegistry
+from tributary_common.db import open_pool
+from tributary_common.dispatch import Dispatcher
+from tributary_common.lease import LeaseKeeper
+from tributary_common.logs import event
+from tributary_common.ratelimit import build_limiter
+from tributary_common.runner import JobRunner, RunPolicy
+from tributary_common.settings import Settings
+from tributary_common.shutdown import StopSignal
+
+log = logging.getLogger(__name__)
+
+#: How often due delayed messages (retries, deferrals) are moved onto their queues.
+PROMOTE_INTERVAL_SECONDS = 0.1
+
+
+@dataclass
+class Runtime:
+    pool: ConnectionPool
+    redis: redis.Redis
+    runner: JobRunner
+    stop: StopSignal
+    leases: LeaseKeeper
+    promoter: threading.Thread
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("worker runtime not booted")
+    return _current
+
+
+def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    pool = open_pool(settings.database_url, max_size=settings.worker_threads + 2)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=30)
+    limiter = build_limiter(settings, client)
+    dispatcher = Dispatcher(client, settings.namespace)
+    stop = StopSignal(settings.shutdown_grace_seconds)
+    leases = LeaseKeeper(pool, limiter, owner=owner, lease_seconds=settings.job_lease_seconds)
+    runner = JobRunner(
+        pool=pool,
+        dispatcher=dispatcher,
+        limiter=limiter,
+        registry=registry,
+        provider_configs=settings.provider_configs(),
+        policy=RunPolicy(
+            max_retries=settings.max_retries,
+            backoff_base_seconds=settings.backoff_base_seconds,
+            lease_seconds=settings.job_lease_seconds,
+            crash_limit=settings.crash_limit,
+        ),
+        owner=owner,
+        stop=stop,
+        leases=leases,
+    )
+    promoter = threading.Thread(
+        target=_promote_loop, args=(dispatcher, stop), name="promoter", daemon=True
+    )
+    return Runtime(pool, client, runner, stop, leases, promoter)
+
+
+def _promote_loop(dispatcher: Dispatcher, stop: StopSignal) -> None:
+    while not stop.is_set():
+        try:
+            moved = dispatcher.promote_due()
+        except redis.RedisError as exc:
+            event(log, "promoter.redis_error", logging.WARNING, error=type(exc).__name__)
+            moved = 0
+        if moved == 0:
+            stop.wait(PROMOTE_INTERVAL_SECONDS)
+
+
+class WorkerRuntime(dramatiq.Middleware):
+    def __init__(self, settings: Settings, registry: ConnectorRegistry) -> None:
+        self.settings = settings
+        self.registry = registry
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        global _current
+        _current = build(self.settings, self.registry)
+        _current.promoter.start()
+        event(log, "worker.booted", owner=_current.runner.owner)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if _current is not None:
+            _current.stop.request()
+            event(log, "worker.stopping", grace_seconds=self.settings.shutdown_grace_seconds)
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if _current is not None:
+            _current.leases.stop()
+            _current.pool.close()
+            _current.redis.close()
