@@ -94,7 +94,7 @@ libs/common/tributary_common/settings.py.
 TRIBUTARY_NAMESPACE: {{ $c.namespace | quote }}
 LOG_LEVEL: {{ $c.logLevel | quote }}
 TRIBUTARY_HTTP_TIMEOUT_SECONDS: {{ $c.httpTimeoutSeconds | toString | quote }}
-TRIBUTARY_MAX_ATTEMPTS: {{ int64 $c.maxAttempts | quote }}
+TRIBUTARY_MAX_RETRIES: {{ int64 $c.maxRetries | quote }}
 TRIBUTARY_BACKOFF_BASE_SECONDS: {{ $c.backoffBaseSeconds | toString | quote }}
 TRIBUTARY_JOB_LEASE_SECONDS: {{ $c.jobLeaseSeconds | toString | quote }}
 TRIBUTARY_SHUTDOWN_GRACE_SECONDS: {{ $c.shutdownGraceSeconds | toString | quote }}
@@ -196,8 +196,9 @@ Guard against values that render but cannot work.
 {{- if and .Values.worker.autoscaling.enabled .Values.worker.keda.enabled }}
 {{- fail "worker.autoscaling.enabled and worker.keda.enabled are mutually exclusive: KEDA manages its own HPA" }}
 {{- end }}
-{{- if le (int .Values.worker.terminationGracePeriodSeconds) (int (ceil .Values.config.shutdownGraceSeconds)) }}
-{{- fail "worker.terminationGracePeriodSeconds must exceed config.shutdownGraceSeconds, or Kubernetes kills workers mid-job" }}
+{{- /* The worker gives Dramatiq TRIBUTARY_SHUTDOWN_GRACE_SECONDS + 5 s to stop its threads. */}}
+{{- if le (int .Values.worker.terminationGracePeriodSeconds) (add 5 (int (ceil .Values.config.shutdownGraceSeconds))) }}
+{{- fail "worker.terminationGracePeriodSeconds must exceed config.shutdownGraceSeconds + 5, or Kubernetes kills workers mid-job" }}
 {{- end }}
 {{- if and .Values.worker.autoscaling.enabled .Values.worker.autoscaling.targetCPUUtilizationPercentage (not (dig "requests" "cpu" "" .Values.worker.resources)) }}
 {{- fail "worker.autoscaling.targetCPUUtilizationPercentage needs worker.resources.requests.cpu: utilisation is measured against the request" }}
