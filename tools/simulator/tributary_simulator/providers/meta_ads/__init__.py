@@ -45,6 +45,9 @@ OPERATORS = frozenset(
     }
 )
 ACCESS_TIER = "development_access"
+#: Meta caps ``limit`` on some edges without saying where [U]; a cap below what the
+#: connector asks for keeps clients honest about following cursors.
+MAX_LIMIT = 25
 
 
 def parse_filtering(raw: str | None, edge: str) -> list[dict[str, Any]]:
@@ -139,7 +142,7 @@ class MetaAdsProvider(GraphProvider):
                 message = f"Unsupported get request. Object with ID '{account}' does not exist."
                 raise GraphError(400, 100, message, subcode=33, kind="GraphMethodException")
             fields = requested_fields(request, FIELDS[edge], ("id",), edge.rstrip("s").title())
-            limit = page_limit(request, default=25, maximum=500)
+            limit = page_limit(request, default=25, maximum=MAX_LIMIT)
             clauses = parse_filtering(request.arg("filtering"), edge)
             since = request.arg("updated_since")
             if since is not None and edge == "ads":

@@ -18,6 +18,8 @@ EDGES = ("campaigns", "adsets", "ads")
 PREFIX = {"campaigns": "campaign", "adsets": "adset", "ads": "ad"}
 #: Statuses an edge hides unless ``effective_status`` asks for them (providers.md §5.2).
 HIDDEN_BY_DEFAULT = frozenset({"ARCHIVED", "DELETED"})
+#: 8 to 32 campaigns an account: enough that every edge needs more than one page.
+CAMPAIGNS_MIN, CAMPAIGNS_SPREAD = 8, 25
 _OBJECTIVES = ("OUTCOME_SALES", "OUTCOME_TRAFFIC", "OUTCOME_AWARENESS", "OUTCOME_LEADS")
 
 
@@ -45,7 +47,7 @@ def objects(account: str, today: date) -> dict[str, list[dict[str, Any]]]:
     """Return every campaign, ad set and ad of ``account`` (digits), newest first per edge."""
     rng = seeded_rng("meta_ads", account, today)
     result: dict[str, list[dict[str, Any]]] = {edge: [] for edge in EDGES}
-    for c in range(2 + stable_int("meta_ads", account, "campaigns") % 5):
+    for c in range(CAMPAIGNS_MIN + stable_int("meta_ads", account, "campaigns") % CAMPAIGNS_SPREAD):
         status = rng.choices(["ACTIVE", "PAUSED", "ARCHIVED"], weights=[6, 3, 1])[0]
         created, updated = _times(rng, today)
         campaign = _item(
