@@ -23,3 +23,7 @@ REGISTRY.register("github", github.Connector)
 from . import youtube  # noqa: E402
 
 REGISTRY.register("youtube", youtube.Connector)
+
+from . import x  # noqa: E402
+
+REGISTRY.register("x", x.Connector)

@@ -1,0 +1,31 @@
+"""X connector: a user's posts of one day and the day's activity count."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+
+from tributary_common.connectors import ConnectionInfo, ProviderConfig, SyncContext
+
+from .client import auth_headers, map_error, read_feedback
+from .streams import UserPostsStream
+
+
+class Connector:
+    """Syncs ``/2/users/{account_id}/tweets`` for the sync date (UTC)."""
+
+    provider = "x"
+
+    def __init__(self, config: ProviderConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.error_mapper = partial(map_error, clock=clock)
+        self.feedback = read_feedback
+
+    def default_headers(self, connection: ConnectionInfo) -> dict[str, str]:
+        return auth_headers(connection)
+
+    def sync(self, ctx: SyncContext) -> None:
+        request = ctx.request
+        UserPostsStream(request.connection.account_id, request.sync_date, self.clock).sync(ctx)
