@@ -264,3 +264,10 @@ def test_metric_reference_parser_finds_names() -> None:
         ' / provider:tributary_jobs:rate5m > on() tributary_nope'
     )
     assert names == {"tributary_jobs_finished_total", "provider:tributary_jobs:rate5m", "tributary_nope"}
+
+
+def test_documented_cron_endpoint_exists_in_the_api() -> None:
+    readme = (chartlib.CHART / "README.md").read_text()
+    documented = re.findall(r"curl [^\n]*https://tributary\.example\.com(/\S+)", readme)
+    assert documented, "the README documents no sync endpoint for external cron"
+    assert set(documented) <= _api_paths()
