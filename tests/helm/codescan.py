@@ -22,13 +22,33 @@ ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 OWN_PREFIX = re.compile(r"^TRIBUTARY_[A-Z0-9_]*[A-Z0-9]$")
 ENV_MAPPINGS = {"env", "environ", "environment"}
 METRIC_CONSTRUCTORS = {
-    "Counter", "Gauge", "Histogram", "Summary", "Info", "Enum",
-    "CounterMetricFamily", "GaugeMetricFamily", "HistogramMetricFamily",
-    "SummaryMetricFamily", "InfoMetricFamily", "StateSetMetricFamily",
-    "GaugeHistogramMetricFamily", "UnknownMetricFamily",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "Summary",
+    "Info",
+    "Enum",
+    "CounterMetricFamily",
+    "GaugeMetricFamily",
+    "HistogramMetricFamily",
+    "SummaryMetricFamily",
+    "InfoMetricFamily",
+    "StateSetMetricFamily",
+    "GaugeHistogramMetricFamily",
+    "UnknownMetricFamily",
 }
 #: Series a metric family exposes besides its own name.
-METRIC_SUFFIXES = ("", "_total", "_created", "_bucket", "_sum", "_count", "_info", "_gsum", "_gcount")
+METRIC_SUFFIXES = (
+    "",
+    "_total",
+    "_created",
+    "_bucket",
+    "_sum",
+    "_count",
+    "_info",
+    "_gsum",
+    "_gcount",
+)
 
 
 def python_files() -> Iterator[Path]:
@@ -87,9 +107,11 @@ def env_reads() -> dict[str, set[str]]:
                     add(_names(node.slice, keys), path)
             elif isinstance(node, ast.Call) and node.args:
                 func = node.func
-                if isinstance(func, ast.Attribute) and func.attr == "get" and _is_env_mapping(func.value):
-                    add(_names(node.args[0], keys), path)
-                elif isinstance(func, ast.Attribute) and func.attr == "getenv":
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr == "get"
+                    and _is_env_mapping(func.value)
+                ) or (isinstance(func, ast.Attribute) and func.attr == "getenv"):
                     add(_names(node.args[0], keys), path)
                 else:
                     # Helpers taking the mapping then the name: _int(env, "NAME", default).
@@ -111,8 +133,10 @@ def metric_names() -> set[str]:
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
             if name not in METRIC_CONSTRUCTORS:
                 continue
-            arg = node.args[0] if node.args else next(
-                (kw.value for kw in node.keywords if kw.arg == "name"), None
+            arg = (
+                node.args[0]
+                if node.args
+                else next((kw.value for kw in node.keywords if kw.arg == "name"), None)
             )
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 families.add(arg.value.removesuffix("_total"))

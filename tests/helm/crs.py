@@ -45,10 +45,23 @@ def ensure_models() -> Path:
             raise RuntimeError("npm is needed to install the CRD schema packages")
         NPM_PREFIX.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [npm, "install", "--prefix", str(NPM_PREFIX), "--no-save", "--no-package-lock",
-             "--no-audit", "--no-fund", "--loglevel=error", "--engine-strict=false",
-             *NPM_PACKAGES],
-            check=True, capture_output=True, text=True, timeout=300,
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(NPM_PREFIX),
+                "--no-save",
+                "--no-package-lock",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--engine-strict=false",
+                *NPM_PACKAGES,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     return NPM_PREFIX / "node_modules"
 
@@ -60,8 +73,12 @@ def validate(objects: list[dict[str, Any]]) -> list[str | None]:
         raise RuntimeError("node is needed to run the CRD validators")
     modules = ensure_models()
     result = subprocess.run(
-        [node, str(SCRIPT), str(modules)], input=json.dumps(objects),
-        check=True, capture_output=True, text=True, timeout=120,
+        [node, str(SCRIPT), str(modules)],
+        input=json.dumps(objects),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     errors: list[str | None] = json.loads(result.stdout)
     return errors

@@ -24,7 +24,9 @@ SCENARIOS = sorted(chartlib.scenarios())
 DOCKERFILE = chartlib.REPO / "Dockerfile"
 #: Set by the chart, read by a third-party program rather than by our code.
 READ_BY_DEPENDENCIES = {"WEB_CONCURRENCY": "gunicorn's default worker count"}
-SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|CREDENTIAL|PRIVATE_KEY|API_KEY)|^(DATABASE|REDIS)_URL$")
+SECRET_NAME = re.compile(
+    r"(TOKEN|SECRET|PASSWORD|CREDENTIAL|PRIVATE_KEY|API_KEY)|^(DATABASE|REDIS)_URL$"
+)
 
 
 def _env_of_containers(rendered: Rendered) -> dict[str, dict[str, str]]:
@@ -67,7 +69,8 @@ def test_chart_sets_no_variable_the_code_ignores(rendered) -> None:
     reads = set(codescan.env_reads())
     values = _full_values()
     user_defined = set(values["config"]["extraEnv"]) | {
-        e["name"] for component in ("api", "worker", "scheduler")
+        e["name"]
+        for component in ("api", "worker", "scheduler")
         for e in values[component].get("extraEnv", [])
     }
     chart_sets = set().union(*_env_of_containers(rendered["full"]).values()) - user_defined
@@ -114,8 +117,11 @@ def _dockerfile() -> tuple[list[str], list[str], list[str]]:
     final = text.split("\nFROM ")[-1]
     pythonpath = re.search(r"PYTHONPATH=(\S+)", final)
     assert pythonpath, "the final stage sets no PYTHONPATH"
-    copies = [line.split()[-2] for line in final.splitlines()
-              if line.startswith("COPY ") and "--from=" not in line]
+    copies = [
+        line.split()[-2]
+        for line in final.splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+    ]
     cmd = re.search(r"^CMD (\[.*\])$", final, re.M)
     assert cmd, "the final stage has no exec-form CMD"
     return pythonpath.group(1).split(":"), copies, json.loads(cmd.group(1))
@@ -126,8 +132,10 @@ def _module_file(module: str, pythonpath: list[str]) -> Path | None:
     parts = module.split(".")
     for entry in pythonpath:
         base = chartlib.REPO / entry.removeprefix("/app/")
-        for candidate in (base.joinpath(*parts).with_suffix(".py"),
-                          base.joinpath(*parts, "__init__.py")):
+        for candidate in (
+            base.joinpath(*parts).with_suffix(".py"),
+            base.joinpath(*parts, "__init__.py"),
+        ):
             if candidate.exists():
                 return candidate
     return None
@@ -143,16 +151,24 @@ def _subcommands(package_dir: Path) -> set[str]:
     found = set()
     for path in package_dir.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_parser"
-                    and node.args and isinstance(node.args[0], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", None) == "add_parser"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 found.add(node.args[0].value)
     return found
 
 
 def test_dockerfile_copies_the_code_on_its_pythonpath() -> None:
     pythonpath, copies, _ = _dockerfile()
-    assert pythonpath == ["/app/libs/common", "/app/services/api", "/app/services/worker",
-                          "/app/services/scheduler"]
+    assert pythonpath == [
+        "/app/libs/common",
+        "/app/services/api",
+        "/app/services/worker",
+        "/app/services/scheduler",
+    ]
     for entry in pythonpath:
         top = entry.removeprefix("/app/").split("/")[0]
         assert top in copies, f"{top} is on PYTHONPATH but not copied"
@@ -167,7 +183,7 @@ def test_container_commands_exist_in_the_image(rendered) -> None:
     requirements = (chartlib.REPO / "requirements.txt").read_text()
     commands = set()
     for scenario in SCENARIOS:
-        for name, spec in chartlib.pod_specs(rendered[scenario]):
+        for _, spec in chartlib.pod_specs(rendered[scenario]):
             for container in spec["containers"]:
                 if container["name"] == "healthz":
                     continue  # the helm test pod runs a busybox image
@@ -195,7 +211,11 @@ def _api_paths() -> set[str]:
     paths = set()
     for path in (chartlib.REPO / "services" / "api").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("/"):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.startswith("/")
+            ):
                 paths.add(node.value)
     return paths
 
@@ -203,12 +223,18 @@ def _api_paths() -> set[str]:
 def test_probes_and_scrapes_hit_routes_that_exist(rendered) -> None:
     paths = set()
     for scenario in SCENARIOS:
-        api = next(d for d in chartlib.by_kind(rendered[scenario], "Deployment")
-                   if d["metadata"]["labels"]["app.kubernetes.io/component"] == "api")
+        api = next(
+            d
+            for d in chartlib.by_kind(rendered[scenario], "Deployment")
+            if d["metadata"]["labels"]["app.kubernetes.io/component"] == "api"
+        )
         container = api["spec"]["template"]["spec"]["containers"][0]
         paths |= {container[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")}
-        paths |= {e["path"] for m in chartlib.by_kind(rendered[scenario], "ServiceMonitor")
-                  for e in m["spec"]["endpoints"]}
+        paths |= {
+            e["path"]
+            for m in chartlib.by_kind(rendered[scenario], "ServiceMonitor")
+            for e in m["spec"]["endpoints"]
+        }
     assert {"/healthz", "/readyz", "/metrics"} <= paths
     assert paths <= _api_paths()
 
@@ -233,8 +259,11 @@ def _expressions(node: Any) -> list[str]:
 def _referenced_metrics(expr: str) -> set[str]:
     """Our series names (tributary_*) and recording-rule names (with ':') in an expression."""
     expr = re.sub(r"\{[^}]*\}", "{}", expr)  # label matchers hold no metric names
-    return {m for m in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr)
-            if m.startswith("tributary_") or ":" in m}
+    return {
+        m
+        for m in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr)
+        if m.startswith("tributary_") or ":" in m
+    }
 
 
 def test_shipped_rules_and_dashboards_use_metrics_the_code_exports() -> None:
@@ -252,7 +281,9 @@ def test_shipped_rules_and_dashboards_use_metrics_the_code_exports() -> None:
     for path in dashboards:
         expressions += [(path.name, e) for e in _expressions(json.loads(path.read_text()))]
     unknown = {
-        (source, name) for source, expr in expressions for name in _referenced_metrics(str(expr))
+        (source, name)
+        for source, expr in expressions
+        for name in _referenced_metrics(str(expr))
         if name not in exported and name not in recorded
     }
     assert unknown == set()
@@ -261,9 +292,13 @@ def test_shipped_rules_and_dashboards_use_metrics_the_code_exports() -> None:
 def test_metric_reference_parser_finds_names() -> None:
     names = _referenced_metrics(
         'sum by (provider) (rate(tributary_jobs_finished_total{outcome="failed"}[5m]))'
-        ' / provider:tributary_jobs:rate5m > on() tributary_nope'
+        " / provider:tributary_jobs:rate5m > on() tributary_nope"
     )
-    assert names == {"tributary_jobs_finished_total", "provider:tributary_jobs:rate5m", "tributary_nope"}
+    assert names == {
+        "tributary_jobs_finished_total",
+        "provider:tributary_jobs:rate5m",
+        "tributary_nope",
+    }
 
 
 def test_documented_cron_endpoint_exists_in_the_api() -> None:
