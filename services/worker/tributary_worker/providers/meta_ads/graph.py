@@ -215,7 +215,7 @@ def graph_auth_headers(connection: ConnectionInfo) -> dict[str, str]:
 class EdgePage:
     """One page of a Graph edge: its items and the cursor of the next page, if any."""
 
-    items: list[Mapping[str, Any]]
+    items: list[dict[str, Any]]
     after: str | None
 
 

@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ...data import stable_int
@@ -93,6 +94,9 @@ def _offset(token: str, fingerprint: str) -> int:
     )
 
 
+SearchHandler = Callable[[SimRequest, str, gaql.Query, dict[str, Any]], SimResponse]
+
+
 class GoogleAdsProvider(Provider):
     name = "google_ads"
     #: Explorer access: 2,880 operations a day on production accounts, per Cloud project.
@@ -100,7 +104,7 @@ class GoogleAdsProvider(Provider):
 
     def __init__(self) -> None:
         self.page_size = SEARCH_PAGE_SIZE
-        self.router: Router[Any] = Router()
+        self.router: Router[SearchHandler] = Router()
         self.router.add("POST", "/{version}/customers/{customer}/googleAds:search", self.search)
         self.router.add(
             "POST", "/{version}/customers/{customer}/googleAds:searchStream", self.search_stream

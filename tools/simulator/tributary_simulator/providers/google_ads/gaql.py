@@ -6,8 +6,9 @@ fields below. Anything else is a ``queryError``, as the real parser would answer
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,13 +100,28 @@ def parse(text: str) -> Query:
     return query
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+def _numeric(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
 def _compare(actual: str, op: str, value: Any) -> bool:
-    key = int if actual.isdigit() else str
+    """Compare as GAQL does: numbers as numbers, everything else as text."""
     if op in {"IN", "NOT IN"}:
-        inside = key(actual) in {key(v) for v in value}
-        return inside if op == "IN" else not inside
-    a, v = key(actual), key(value)
-    return {"=": a == v, "!=": a != v, ">": a > v, ">=": a >= v, "<": a < v, "<=": a <= v}[op]
+        wanted = {str(int(v)) if _numeric(v) else v for v in value}
+        return (actual in wanted) == (op == "IN")
+    if _numeric(actual) and _numeric(value):
+        return bool(_OPERATORS[op](int(actual), int(value)))
+    return bool(_OPERATORS[op](actual, str(value)))
 
 
 def run(query: Query, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

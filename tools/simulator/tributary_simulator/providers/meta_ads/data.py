@@ -6,7 +6,8 @@ server serves by calling `objects` or `listing` with ``SimulatorState.today``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -111,6 +112,18 @@ def _item(
     }
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQUAL": operator.eq,
+    "NOT_EQUAL": operator.ne,
+    "GREATER_THAN": operator.gt,
+    "GREATER_THAN_OR_EQUAL": operator.ge,
+    "LESS_THAN": operator.lt,
+    "LESS_THAN_OR_EQUAL": operator.le,
+    "IN": lambda actual, value: actual in value,
+    "NOT_IN": lambda actual, value: actual not in value,
+}
+
+
 def matches(item: Mapping[str, Any], clauses: Sequence[Mapping[str, Any]]) -> bool:
     """Return True when ``item`` satisfies every already-validated filtering clause."""
     for clause in clauses:
@@ -118,16 +131,7 @@ def matches(item: Mapping[str, Any], clauses: Sequence[Mapping[str, Any]]) -> bo
         value, op = clause["value"], clause["operator"]
         if isinstance(actual, int):
             value = [int(v) for v in value] if isinstance(value, list) else int(value)
-        ok = {
-            "EQUAL": lambda a, v: a == v,
-            "NOT_EQUAL": lambda a, v: a != v,
-            "GREATER_THAN": lambda a, v: a > v,
-            "GREATER_THAN_OR_EQUAL": lambda a, v: a >= v,
-            "LESS_THAN": lambda a, v: a < v,
-            "LESS_THAN_OR_EQUAL": lambda a, v: a <= v,
-            "IN": lambda a, v: a in v,
-            "NOT_IN": lambda a, v: a not in v,
-        }[op](actual, value)
+        ok = _OPERATORS[op](actual, value)
         if not ok:
             return False
     return True
