@@ -29,8 +29,8 @@ def handle_admin(
     if parts[:1] == ["faults"]:
         return _faults(state, method, payload)
     if route == ("GET", "requests"):
-        provider = (query.get("provider") or [None])[0]
-        account = (query.get("account") or [None])[0]
+        provider = _first(query, "provider")
+        account = _first(query, "account")
         entries = state.log.entries(provider=provider, account=account)
         return SimResponse.json(200, {"requests": [e.as_json() for e in entries]})
     if route == ("GET", "stats"):
@@ -80,6 +80,11 @@ def _faults(state: SimulatorState, method: str, payload: Any) -> SimResponse:
     except FaultSpecError as exc:
         return _error(400, str(exc))
     return SimResponse.json(201, fault.as_json())
+
+
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
 
 
 def _error(status: int, message: str) -> SimResponse:

@@ -129,7 +129,8 @@ class SimulatorServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}"
 
     def base_url(self, provider: str) -> str:
         return f"{self.url}/{provider}"

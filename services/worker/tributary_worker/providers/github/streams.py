@@ -40,7 +40,7 @@ class EventsCursor:
     def load(cls, raw: dict[str, Any] | None, window: str) -> EventsCursor | None:
         if not raw or raw.get("window") != window:
             return None
-        return cls(**{k: raw.get(k) for k in cls.__dataclass_fields__ if k in raw})
+        return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
 
     def dump(self) -> dict[str, Any]:
         return dict(self.__dict__)
