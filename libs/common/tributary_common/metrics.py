@@ -2,7 +2,7 @@
 
 Names start with `tributary_`; labels are bounded (provider, queue, trigger, outcome,
 category, scope, decision, route, method, status class, command) — never a user, account
-or job id. Job metrics come from the workers (multiprocess mode, see `multiprocess.py`);
+or job id. Job metrics come from the workers (multiprocess mode, see `tributary_worker.__main__`);
 queue depth and ledger statistics are read at scrape time by the api's collector.
 Recording metrics never raises into the caller.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -21,33 +22,40 @@ DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 3600, 14400)
 
 JOBS_STARTED = Counter(
-    "tributary_jobs_started_total", "Job runs started (claimed) by a worker.",
+    "tributary_jobs_started_total",
+    "Job runs started (claimed) by a worker.",
     ["provider", "trigger", "queue"],
 )
 JOBS_FINISHED = Counter(
     "tributary_jobs_finished_total",
-    "Job runs finished, by outcome: completed, failed, retried, deferred, dead_lettered, interrupted.",
+    "Job runs finished, by outcome: completed, retried, failed (terminal: dead-lettered), "
+    "deferred (rate limit, no attempt used), interrupted (worker shutdown).",
     ["provider", "trigger", "outcome"],
 )
 JOB_DURATION = Histogram(
-    "tributary_job_duration_seconds", "Wall time of one job run.",
-    ["provider", "outcome"], buckets=DURATION_BUCKETS,
+    "tributary_job_duration_seconds",
+    "Wall time of one job run.",
+    ["provider", "outcome"],
+    buckets=DURATION_BUCKETS,
 )
 JOB_QUEUE_WAIT = Histogram(
-    "tributary_job_queue_wait_seconds", "Time from becoming pending to being claimed.",
-    ["provider", "queue"], buckets=WAIT_BUCKETS,
+    "tributary_job_queue_wait_seconds",
+    "Time from becoming pending to being claimed.",
+    ["provider", "queue"],
+    buckets=WAIT_BUCKETS,
 )
 JOB_ERRORS = Counter(
     "tributary_job_errors_total", "Failed job runs by error category.", ["provider", "category"]
 )
 PROVIDER_REQUESTS = Counter(
     "tributary_provider_requests_total",
-    "HTTP requests sent to providers, by status class (2xx, 4xx, 5xx, error for transport failures).",
+    "HTTP requests sent to providers, by status class (2xx, 4xx, 5xx; error: transport failure).",
     ["provider", "status_class"],
 )
 RATELIMIT_DECISIONS = Counter(
     "tributary_ratelimit_decisions_total",
-    "Limiter decisions: allowed, deferred (refused beyond the inline wait), cooldown (provider feedback).",
+    "Limiter decisions: allowed, deferred (refused beyond the inline wait), "
+    "cooldown (set from provider feedback).",
     ["provider", "scope", "decision"],
 )
 
@@ -95,7 +103,8 @@ def ratelimit_decision(provider: str, scope: str, decision: str) -> None:
 
 
 DEAD_LETTERS_CREATED = Counter(
-    "tributary_dead_letters_created_total", "Jobs dead-lettered, by error category.",
+    "tributary_dead_letters_created_total",
+    "Jobs dead-lettered, by error category.",
     ["provider", "category"],
 )
 
@@ -103,3 +112,128 @@ DEAD_LETTERS_CREATED = Counter(
 @safely
 def dead_lettered(provider: str, category: str) -> None:
     DEAD_LETTERS_CREATED.labels(provider, category).inc()
+
+
+HTTP_REQUESTS = Counter(
+    "tributary_http_requests_total",
+    "HTTP requests answered by the api, by route template and status class.",
+    ["route", "method", "status_class"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "tributary_http_request_duration_seconds",
+    "Time the api took to answer, by route template.",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+@safely
+def http_request(route: str, method: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.labels(route, method, status_class(status)).inc()
+    HTTP_REQUEST_DURATION.labels(route, method).observe(seconds)
+
+
+@dataclass(frozen=True)
+class ScrapeMetric:
+    """A metric the api's `metrics_collector.LedgerCollector` builds at scrape time.
+
+    Defined here so every Tributary metric name lives in this module; ``kind`` is
+    ``gauge`` or ``counter`` (a counter's exposed name gains ``_total``).
+    """
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    kind: str = "gauge"
+
+
+QUEUE_DEPTH = ScrapeMetric(
+    "tributary_queue_depth",
+    "Jobs per band queue: waiting (on the Redis list), delayed (Redis sorted set: retry "
+    "backoff and deferrals), processing (ledger, leased by a worker).",
+    ("queue", "state"),
+)
+OLDEST_PENDING_AGE = ScrapeMetric(
+    "tributary_oldest_pending_age_seconds",
+    "Seconds the oldest due pending job of a band has waited since it became due (0 if none).",
+    ("queue",),
+)
+DEAD_LETTERS = ScrapeMetric(
+    "tributary_dead_letters",
+    "Dead letters not yet replayed, from the ledger.",
+    ("provider", "category"),
+)
+CONNECTIONS = ScrapeMetric(
+    "tributary_connections",
+    "Connections by status: active, needs_reauth, paused.",
+    ("provider", "status"),
+)
+SCHEDULER_LAST_SUCCESS = ScrapeMetric(
+    "tributary_scheduler_last_success_timestamp_seconds",
+    "Unix time of the last successful run of each scheduler command (0 if it never succeeded).",
+    ("command",),
+)
+SCHEDULER_LAST_RUN = ScrapeMetric(
+    "tributary_scheduler_last_run_timestamp_seconds",
+    "Unix time the last run of each scheduler command finished, successfully or not.",
+    ("command",),
+)
+SCHEDULER_RUNS = ScrapeMetric(
+    "tributary_scheduler_runs",
+    "Scheduler command runs started, from the ledger.",
+    ("command",),
+    kind="counter",
+)
+SCHEDULER_FAILURES = ScrapeMetric(
+    "tributary_scheduler_failures",
+    "Scheduler command runs that failed, from the ledger.",
+    ("command",),
+    kind="counter",
+)
+RATELIMIT_COOLDOWN = ScrapeMetric(
+    "tributary_ratelimit_cooldown_seconds",
+    "Longest remaining provider-imposed cooldown, per scope (provider or account); 0 if none.",
+    ("provider", "scope"),
+)
+RATELIMIT_COOLDOWNS_ACTIVE = ScrapeMetric(
+    "tributary_ratelimit_cooldowns_active",
+    "Active cooldowns, per scope (account cooldowns are counted, never named).",
+    ("provider", "scope"),
+)
+RATELIMIT_USAGE_RATIO = ScrapeMetric(
+    "tributary_ratelimit_usage_ratio",
+    "Share of a provider-wide rate-limit window used (reservations for deferred callers excluded).",
+    ("provider", "window"),
+)
+RATELIMIT_SLOTS_IN_USE = ScrapeMetric(
+    "tributary_ratelimit_slots_in_use",
+    "Concurrency slots held, per provider.",
+    ("provider",),
+)
+COLLECTOR_UP = ScrapeMetric(
+    "tributary_collector_up",
+    "1 if the last scrape read this source (redis, ledger, limiter), 0 if it failed.",
+    ("source",),
+)
+COLLECTOR_DURATION = ScrapeMetric(
+    "tributary_collector_duration_seconds",
+    "Time the last scrape spent reading this source.",
+    ("source",),
+)
+
+SCRAPE_METRICS: tuple[ScrapeMetric, ...] = (
+    QUEUE_DEPTH,
+    OLDEST_PENDING_AGE,
+    DEAD_LETTERS,
+    CONNECTIONS,
+    SCHEDULER_LAST_SUCCESS,
+    SCHEDULER_LAST_RUN,
+    SCHEDULER_RUNS,
+    SCHEDULER_FAILURES,
+    RATELIMIT_COOLDOWN,
+    RATELIMIT_COOLDOWNS_ACTIVE,
+    RATELIMIT_USAGE_RATIO,
+    RATELIMIT_SLOTS_IN_USE,
+    COLLECTOR_UP,
+    COLLECTOR_DURATION,
+)

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from . import metrics
 from .categories import ErrorCategory
 from .errors import Deferred, ProviderError
 from .ratelimit.base import RateLimiter
@@ -35,6 +36,10 @@ class Cooldown:
 ErrorMapper = Callable[[httpx.Response], ProviderError | None]
 FeedbackReader = Callable[[httpx.Response], Cooldown | None]
 ResponseObserver = Callable[[str, int | None], None]
+#: Called with (provider, scope, decision) for "allowed" (scope "all": every limit passed)
+#: and "cooldown" (scope "provider" or "account"); the runner records "deferred" itself,
+#: once per job put back.
+DecisionObserver = Callable[[str, str, str], None]
 
 
 def _no_feedback(_: httpx.Response) -> Cooldown | None:
@@ -56,6 +61,7 @@ class ProviderHttp:
         error_mapper: ErrorMapper,
         feedback: FeedbackReader = _no_feedback,
         observe: ResponseObserver = _no_observer,
+        decided: DecisionObserver = metrics.ratelimit_decision,
         max_inline_wait_seconds: float = 1.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -67,6 +73,7 @@ class ProviderHttp:
         self.error_mapper = error_mapper
         self.feedback = feedback
         self.observe = observe
+        self.decided = decided
         self.max_inline_wait_seconds = max_inline_wait_seconds
         self.clock = clock
         self.sleep = sleep
@@ -76,6 +83,7 @@ class ProviderHttp:
         while True:
             decision = self.limiter.acquire(self.provider, self.account, cost)
             if decision.allowed:
+                self.decided(self.provider, decision.scope or "all", "allowed")
                 return
             wait = decision.retry_at - self.clock()
             if wait > self.max_inline_wait_seconds:
@@ -125,3 +133,4 @@ class ProviderHttp:
     def _cool(self, scope: str, until: float, reason: str) -> None:
         account = self.account if scope == "account" else None
         self.limiter.cooldown(self.provider, account, until, reason)
+        self.decided(self.provider, scope, "cooldown")
