@@ -171,6 +171,21 @@ def test_failure_on_page_two_resumes_there(sim: SimAdmin, harness: Harness) -> N
     assert ctx.ids("campaign") == ids(MANAGED) and ctx.new_records == len(ids(MANAGED))
 
 
+def test_dead_saved_page_token_restarts_the_query(sim: SimAdmin, harness: Harness) -> None:
+    ctx = harness.context(sim.today)
+    harness.connector.sync(ctx)
+    query = ctx.cursors["campaigns"]["query"]
+    ctx.cursors["campaigns"] = {"query": query, "page_token": "expired"}
+    sim.reset()
+
+    harness.connector.sync(ctx)
+
+    log = sim.requests("google_ads")
+    assert [e["status"] for e in log[:2]] == [400, 200]
+    assert [e["cost"] for e in log[1:]] == [1] + [0] * (pages(MANAGED) - 1)
+    assert ctx.ids("campaign") == ids(MANAGED)
+
+
 def test_campaign_ids_become_a_gaql_filter(sim: SimAdmin, harness: Harness) -> None:
     chosen = sorted(ids(MANAGED))[1:3]
     ctx = with_options(harness.context(sim.today), campaignIds=chosen)

@@ -139,6 +139,23 @@ def test_failure_on_page_two_resumes_there(sim: SimAdmin, harness: Harness) -> N
     assert ctx.new_records == len(visible(sim.today))
 
 
+def test_dead_saved_cursor_restarts_the_pass(sim: SimAdmin, harness: Harness) -> None:
+    # Given a saved cursor Graph no longer accepts (its item was deleted)
+    day = busiest_day(sim.today)
+    ctx = harness.context(day)
+    ctx.cursors["media"] = {"after": "gone", "sync_date": day.isoformat(), "day_count": 3}
+
+    # When the job resumes
+    harness.connector.sync(ctx)
+
+    # Then the rejected page is followed by a pass from the start, with a fresh count
+    log = sim.requests("instagram")
+    assert log[0]["query"]["after"] == ["gone"] and log[0]["status"] == 400
+    assert "after" not in log[1]["query"]
+    assert ctx.ids("media") == {str(item["id"]) for item in visible(sim.today)}
+    assert ctx.activity == {day: day_count(sim.today, day)}
+
+
 @pytest.mark.parametrize(
     ("kind", "variant", "category"),
     [

@@ -145,6 +145,18 @@ def test_stop_between_pages_resumes_from_the_cursor(sim: SimAdmin, harness: Harn
     assert ctx.new_records == sum(len(expected(sim, edge)) for edge in KINDS)
 
 
+def test_dead_saved_cursor_restarts_the_edge(sim: SimAdmin, harness: Harness) -> None:
+    ctx = harness.context(sim.today)
+    ctx.cursors["ads"] = {"campaign_ids": None, "updated_since": None, "after": "gone"}
+
+    harness.connector.sync(ctx)
+
+    ads = [e for e in sim.requests("meta_ads") if e["path"].endswith("/ads")]
+    assert ads[0]["query"]["after"] == ["gone"] and ads[0]["status"] == 400
+    assert "after" not in ads[1]["query"]
+    assert ctx.ids("ad") == expected(sim, "ads")
+
+
 @pytest.mark.parametrize(
     ("kind", "variant", "category"),
     [

@@ -118,3 +118,13 @@ def test_full_app_usage_rests_the_provider() -> None:
     cooldown = read_graph_feedback(response, clock=clock)
     assert cooldown is not None
     assert (cooldown.scope, cooldown.until) == ("provider", NOW + APP_USAGE_COOLDOWN_SECONDS)
+
+
+def test_full_ad_account_rests_the_account_until_its_reset() -> None:
+    usage = {"acc_id_util_pct": 100, "reset_time_duration": 40}
+    response = httpx.Response(200, json={}, headers={"X-Ad-Account-Usage": json.dumps(usage)})
+    cooldown = read_graph_feedback(response, clock=clock)
+    assert cooldown is not None and (cooldown.scope, cooldown.until) == ("account", NOW + 40)
+    usage["acc_id_util_pct"] = 99.5
+    response.headers["X-Ad-Account-Usage"] = json.dumps(usage)
+    assert read_graph_feedback(response, clock=clock) is None

@@ -68,12 +68,21 @@ class CampaignsStream:
         token: str | None = None
         if cursor.get("page_token") and cursor.get("query") == self.query:
             token = cursor["page_token"]
-        new = 0
+        new, resuming = 0, token is not None
         while True:
             body: dict[str, Any] = {"query": self.query}
             if token:
                 body["pageToken"] = token
-            page = ctx.http.request_json("POST", self.path, json=body)
+            try:
+                page = ctx.http.request_json("POST", self.path, json=body)
+            except ProviderError as exc:
+                # Page tokens expire; a dead saved one restarts the query instead of
+                # failing every later job on the same cursor.
+                if not (resuming and exc.category is ErrorCategory.VALIDATION_ERROR):
+                    raise
+                token, resuming = None, False
+                continue
+            resuming = False
             if not isinstance(page, dict):
                 raise ProviderError(ErrorCategory.UNKNOWN, "unexpected googleAds:search body")
             rows = [self.record(row) for row in page.get("results") or []]

@@ -15,7 +15,7 @@ from typing import Any
 
 from tributary_common.connectors import Record, SyncContext
 
-from ..meta_ads.graph import fetch_edge_page, parse_graph_time
+from ..meta_ads.graph import fetch_or_restart, parse_graph_time
 from .client import PAGE_LIMIT, media_path
 
 MEDIA_FIELDS = (
@@ -73,9 +73,14 @@ class MediaStream:
             after = cursor["after"]
             newest = _parse_iso(cursor.get("pass_newest")) or high_water
             day_count = int(cursor.get("day_count", 0))
-        new = 0
+        new, resuming = 0, after is not None
         while True:
-            page = fetch_edge_page(ctx.http, self.path, self.params(), after)
+            page = fetch_or_restart(ctx.http, self.path, self.params(), after, resuming)
+            if page is None:
+                after, newest, day_count = None, high_water, 0
+                resuming = False
+                continue
+            resuming = False
             records = [self.record(item) for item in page.items if item.get("id")]
             stamps = [r.occurred_at for r in records if r.occurred_at is not None]
             day_count += sum(1 for ts in stamps if self.day_start <= ts < self.day_end)

@@ -117,6 +117,13 @@ def ad_account_reset_seconds(response: httpx.Response) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
+def ad_account_full(response: httpx.Response) -> bool:
+    """Return True when ``X-Ad-Account-Usage.acc_id_util_pct`` has reached 100."""
+    usage = _json_header(response, "X-Ad-Account-Usage")
+    value = usage.get("acc_id_util_pct") if isinstance(usage, dict) else None
+    return isinstance(value, int | float) and value >= 100
+
+
 def app_usage_full(response: httpx.Response) -> bool:
     """Return True when any ``X-App-Usage`` percentage has reached 100."""
     usage = _json_header(response, "X-App-Usage")
@@ -197,6 +204,9 @@ def read_graph_feedback(
     wait = buc_wait_seconds(response)
     if wait is not None:
         return Cooldown("account", now + wait, "X-Business-Use-Case-Usage throttled")
+    account_wait = ad_account_reset_seconds(response) if ad_account_full(response) else None
+    if account_wait is not None:
+        return Cooldown("account", now + account_wait, "X-Ad-Account-Usage at 100%")
     if app_usage_full(response):
         return Cooldown("provider", now + APP_USAGE_COOLDOWN_SECONDS, "X-App-Usage at 100%")
     return None
@@ -241,6 +251,23 @@ def fetch_edge_page(
         raise ProviderError(ErrorCategory.UNKNOWN, f"Graph cursor did not advance on {path}")
     items = [item for item in body["data"] if isinstance(item, dict)]
     return EdgePage(items=items, after=next_after)
+
+
+def fetch_or_restart(
+    http: ProviderHttp, path: str, params: Mapping[str, Any], after: str | None, resuming: bool
+) -> EdgePage | None:
+    """Fetch a page; None when a cursor saved by an earlier job was rejected.
+
+    Graph cursors die with the item they point at (providers.md §4.3); a dead one must
+    restart the pass, or every later job would fail on the same saved cursor. A request
+    that is wrong for another reason fails again from the start, and is raised then.
+    """
+    try:
+        return fetch_edge_page(http, path, params, after)
+    except ProviderError as exc:
+        if resuming and exc.category is ErrorCategory.VALIDATION_ERROR:
+            return None
+        raise
 
 
 def parse_graph_time(value: Any) -> datetime | None:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from tributary_common.connectors import Record, SyncContext
 
 from .client import PAGE_LIMIT, account_path
-from .graph import fetch_edge_page, parse_graph_time
+from .graph import fetch_or_restart, parse_graph_time
 
 
 def _updated_epoch(item: Mapping[str, Any]) -> int | None:
@@ -70,9 +70,13 @@ class AdAccountEdgeStream:
         after: str | None = cursor.get("after")
         pass_max: int | None = cursor.get("pass_max", updated_since)
         params = self.params(updated_since)
-        new = 0
+        new, resuming = 0, after is not None
         while True:
-            page = fetch_edge_page(ctx.http, self.path, params, after)
+            page = fetch_or_restart(ctx.http, self.path, params, after, resuming)
+            if page is None:
+                after, pass_max, resuming = None, updated_since, False
+                continue
+            resuming = False
             records = [self.record(item) for item in page.items if item.get("id")]
             stamps = [s for s in map(_updated_epoch, page.items) if s is not None]
             if pass_max is not None:
