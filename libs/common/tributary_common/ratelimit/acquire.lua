@@ -47,16 +47,17 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', fmt(now - horizon))
 
 -- ZADD/ZREM of `units` members "<id>.<i>", in chunks to stay under Lua's unpack limit.
 local function members(cmd, key, id, units, score)
-  local i = 1
+  local i, changed = 1, 0
   while i <= units do
     local args = {}
     for j = i, math.min(units, i + 499) do
       if score then args[#args + 1] = fmt(score) end
       args[#args + 1] = id .. '.' .. j
     end
-    redis.call(cmd, key, unpack(args))
+    changed = changed + redis.call(cmd, key, unpack(args))
     i = i + 500
   end
+  return changed
 end
 
 local function expire(key, latest, keep)
@@ -64,14 +65,15 @@ local function expire(key, latest, keep)
 end
 
 -- A caller whose reservation is due (or due within `tolerance`) claims it: the held
--- units are released and it is checked against the window like anyone else.
-local claimed = false
+-- units are released and, in the limits that held them, it goes before newcomers.
+local held = {}
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', fmt(now + tolerance), 'LIMIT', 0, 1)
 if #due > 0 then
-  claimed = true
   local id, units = string.match(due[1], '^(%d+):(%d+)$')
   redis.call('ZREM', KEYS[3], due[1])
-  for _, l in ipairs(limits) do members('ZREM', l.key, id, tonumber(units), nil) end
+  for _, l in ipairs(limits) do
+    held[l.key] = members('ZREM', l.key, id, tonumber(units), nil) > 0
+  end
 end
 
 local bound, scope = now, nil
@@ -92,7 +94,7 @@ if scope == nil then
     -- reservations ahead (so a deferred job is not overtaken and deferred again):
     -- counting everything in (now - window, now + window) covers every window that
     -- contains now. A caller holding a due reservation is served first.
-    local upto = claimed and fmt(now) or '(' .. fmt(now + l.window)
+    local upto = held[l.key] and fmt(now) or '(' .. fmt(now + l.window)
     local used = redis.call('ZCOUNT', l.key, '(' .. fmt(now - l.window), upto)
     if used + cost > l.units then
       scope = l.scope
@@ -114,12 +116,14 @@ end
 -- Refused: reserve the earliest time every limit can take `cost` more units after all
 -- existing grants and reservations (each limit's log stays a valid schedule), at least
 -- window/units after the latest entry so refused callers get distinct times.
+local tails = {}
 for _, l in ipairs(limits) do
   local t = now
   local last = redis.call('ZREVRANGE', l.key, 0, 0, 'WITHSCORES')
   if #last > 0 then t = math.max(t, tonumber(last[2]) + math.max(1, math.floor(l.window / l.units))) end
   local nth = redis.call('ZREVRANGE', l.key, l.units - cost, l.units - cost, 'WITHSCORES')
   if #nth > 0 then t = math.max(t, tonumber(nth[2]) + l.window + l.slack) end
+  tails[l.key] = t
   if t > bound then
     bound = t
     scope = l.scope
@@ -127,13 +131,22 @@ for _, l in ipairs(limits) do
 end
 
 -- With no limit to space them (cooldown only), keep reservations 1 ms apart.
-local latest = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-if #latest > 0 then bound = math.max(bound, tonumber(latest[2]) + 1000) end
+if count == 0 then
+  local latest = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  if #latest > 0 then bound = math.max(bound, tonumber(latest[2]) + 1000) end
+end
 
+-- When the wait comes from this account (its own limit or cooldown), writing the
+-- reservation into the shared provider logs would leave a gap there that pushes every
+-- other account's reservations back; the account competes for provider permits again
+-- when it returns instead.
+local account_bound = scope == 'cooldown:account' or string.sub(scope, 1, 8) == 'account:'
 local id = redis.call('INCR', KEYS[2])
 for _, l in ipairs(limits) do
-  members('ZADD', l.key, id, cost, bound)
-  expire(l.key, bound, l.window + l.slack)
+  if tails[l.key] >= bound or string.sub(l.scope, 1, 8) == 'account:' or not account_bound then
+    members('ZADD', l.key, id, cost, bound)
+    expire(l.key, bound, l.window + l.slack)
+  end
 end
 redis.call('ZADD', KEYS[3], fmt(bound), id .. ':' .. cost)
 expire(KEYS[3], bound, horizon)

@@ -31,6 +31,12 @@ from .snapshot import provider_snapshot
 Entry = tuple[int, str]  # (time us, member), ordered like a Redis zset
 
 
+def _records(limit_scope: str, binding_scope: str, tail: int, bound: int) -> bool:
+    """Whether a reservation is written into this limit's log (see acquire.lua)."""
+    account_bound = binding_scope.startswith("account:") or binding_scope == "cooldown:account"
+    return tail >= bound or limit_scope.startswith("account:") or not account_bound
+
+
 class MemoryLimiter:
     def __init__(
         self,
@@ -80,13 +86,15 @@ class MemoryLimiter:
             self._trim(spec.key, now - spec.window_us - spec.slack_us)
         self._trim(plan.pool, now - horizon)
         pool = self._z(plan.pool)
-        claimed = False
+        held: set[str] = set()
         if pool and pool[0][0] <= now + plan.tolerance_us:
-            claimed = True
             prefix = pool.pop(0)[1].split(":")[0] + "."
             for spec in plan.limits:
                 zset = self._z(spec.key)
-                zset[:] = [e for e in zset if not e[1].startswith(prefix)]
+                kept = [e for e in zset if not e[1].startswith(prefix)]
+                if len(kept) < len(zset):
+                    held.add(spec.key)
+                zset[:] = kept
 
         bound, scope = now, None
         cool = self._hashes.get(plan.cooldown, {})
@@ -97,7 +105,7 @@ class MemoryLimiter:
         if scope is None:
             for spec in plan.limits:
                 zset = self._z(spec.key)
-                upto = now if claimed else now + spec.window_us - 1
+                upto = now if spec.key in held else now + spec.window_us - 1
                 lo = bisect.bisect_right(zset, (now - spec.window_us, "\uffff"))
                 hi = bisect.bisect_right(zset, (upto, "\uffff"))
                 if hi - lo + cost > spec.units:
@@ -110,6 +118,7 @@ class MemoryLimiter:
                 self._add(spec.key, rid, cost, now)
             return Decision(True, to_seconds(now), None)
 
+        tails = {}
         for spec in plan.limits:
             zset = self._z(spec.key)
             at = now
@@ -117,13 +126,15 @@ class MemoryLimiter:
                 at = max(at, zset[-1][0] + max(1, spec.window_us // spec.units))
             if len(zset) > spec.units - cost:
                 at = max(at, zset[-1 - (spec.units - cost)][0] + spec.window_us + spec.slack_us)
+            tails[spec.key] = at
             if at > bound:
                 bound, scope = at, spec.scope
-        if pool:
+        if pool and not plan.limits:
             bound = max(bound, pool[-1][0] + 1000)
         rid = self._incr(plan.seq)
         for spec in plan.limits:
-            self._add(spec.key, rid, cost, bound)
+            if _records(spec.scope, str(scope), tails[spec.key], bound):
+                self._add(spec.key, rid, cost, bound)
         bisect.insort(pool, (bound, f"{rid}:{cost}"))
         return Decision(False, to_seconds(bound), scope)
 
