@@ -1,0 +1,115 @@
+"""Dead letters: failed jobs kept with their payload, listable, replayable and purgeable."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from ..db import transaction
+from ..errors import NotFound
+from . import jobs
+from .sql import queries
+
+Q = queries("deadletters")
+
+
+@dataclass(frozen=True)
+class Filter:
+    provider: str | None = None
+    category: str | None = None
+    user_id: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"provider": self.provider, "category": self.category, "user_id": self.user_id}
+
+
+def page(
+    pool: ConnectionPool,
+    where: Filter,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    include_replayed: bool = False,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` letters, newest first, strictly after the ``after`` keyset position."""
+    params = {
+        **where.params(),
+        "limit": limit,
+        "include_replayed": include_replayed,
+        "after_created": after[0] if after else None,
+        "after_id": after[1] if after else None,
+    }
+    with transaction(pool) as conn:
+        return conn.execute(Q["page"], params).fetchall()
+
+
+def get(pool: ConnectionPool, letter_id: uuid.UUID) -> dict[str, Any]:
+    with transaction(pool) as conn:
+        row = conn.execute(Q["get"], {"id": letter_id}).fetchone()
+    if row is None:
+        raise NotFound(f"dead letter {letter_id} not found")
+    return row
+
+
+def delete(pool: ConnectionPool, letter_id: uuid.UUID) -> None:
+    with transaction(pool) as conn:
+        if conn.execute(Q["delete"], {"id": letter_id}).fetchone() is None:
+            raise NotFound(f"dead letter {letter_id} not found")
+
+
+def purge(pool: ConnectionPool, where: Filter, *, replayed_only: bool = False) -> int:
+    """Delete every letter matching the filter; return how many."""
+    with transaction(pool) as conn:
+        cur = conn.execute(Q["purge"], {**where.params(), "replayed_only": replayed_only})
+        return cur.rowcount
+
+
+def select_for_replay(
+    pool: ConnectionPool, where: Filter, *, ids: list[uuid.UUID] | None, limit: int
+) -> list[uuid.UUID]:
+    """Ids of unreplayed letters matching ``ids`` (when given) and the filter, oldest first."""
+    with transaction(pool) as conn:
+        rows = conn.execute(
+            Q["select_for_replay"], {**where.params(), "ids": ids, "limit": limit}
+        ).fetchall()
+    return [r["id"] for r in rows]
+
+
+@dataclass(frozen=True)
+class Replayed:
+    letter: dict[str, Any]
+    enqueued: jobs.Enqueued
+
+
+def replay(pool: ConnectionPool, letter_id: uuid.UUID) -> Replayed | None:
+    """Re-enqueue one letter as a `retry` job; None when it was already replayed.
+
+    The letter is marked first (a concurrent replay then skips it); if its connection is
+    gone the mark is undone and `NotFound` raised.
+    """
+    with transaction(pool) as conn:
+        letter = conn.execute(Q["claim_replay"], {"id": letter_id}).fetchone()
+    if letter is None:
+        return None
+    payload = letter["payload"]
+    try:
+        enqueued = jobs.enqueue(
+            pool,
+            connection_id=uuid.UUID(payload.get("connectionId") or str(letter["connection_id"])),
+            sync_date=date.fromisoformat(payload["syncDate"]),
+            trigger="retry",
+            options=payload.get("options") or {},
+        )
+    except NotFound:
+        with transaction(pool) as conn:
+            conn.execute(Q["unclaim_replay"], {"id": letter_id})
+        raise
+    with transaction(pool) as conn:
+        row = conn.execute(
+            Q["set_replay_job"], {"id": letter_id, "job_id": enqueued.job["id"]}
+        ).fetchone()
+    return Replayed(row or letter, enqueued)

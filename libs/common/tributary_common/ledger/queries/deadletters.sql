@@ -1,0 +1,48 @@
+-- name: page
+-- Keyset page, newest first; the cursor is the last row's (created_at, id).
+SELECT * FROM dead_letters
+WHERE (%(provider)s::text IS NULL OR platform = %(provider)s)
+  AND (%(category)s::text IS NULL OR category = %(category)s)
+  AND (%(user_id)s::text IS NULL OR user_id = %(user_id)s)
+  AND (%(include_replayed)s OR replayed_at IS NULL)
+  AND (%(after_created)s::timestamptz IS NULL
+       OR (created_at, id) < (%(after_created)s, %(after_id)s::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s
+
+-- name: get
+SELECT * FROM dead_letters WHERE id = %(id)s
+
+-- name: delete
+DELETE FROM dead_letters WHERE id = %(id)s RETURNING id
+
+-- name: purge
+DELETE FROM dead_letters
+WHERE (%(provider)s::text IS NULL OR platform = %(provider)s)
+  AND (%(category)s::text IS NULL OR category = %(category)s)
+  AND (%(user_id)s::text IS NULL OR user_id = %(user_id)s)
+  AND (NOT %(replayed_only)s OR replayed_at IS NOT NULL)
+
+-- name: select_for_replay
+-- Unreplayed dead letters matching the filter, oldest first.
+SELECT id FROM dead_letters
+WHERE replayed_at IS NULL
+  AND (%(ids)s::uuid[] IS NULL OR id = ANY(%(ids)s::uuid[]))
+  AND (%(provider)s::text IS NULL OR platform = %(provider)s)
+  AND (%(category)s::text IS NULL OR category = %(category)s)
+  AND (%(user_id)s::text IS NULL OR user_id = %(user_id)s)
+ORDER BY created_at, id
+LIMIT %(limit)s
+
+-- name: claim_replay
+-- Marks the letter replayed first, so two concurrent replays never both re-enqueue it.
+UPDATE dead_letters SET replayed_at = now()
+WHERE id = %(id)s AND replayed_at IS NULL
+RETURNING *
+
+-- name: unclaim_replay
+UPDATE dead_letters SET replayed_at = NULL WHERE id = %(id)s AND replay_job_id IS NULL
+
+-- name: set_replay_job
+UPDATE dead_letters SET replay_job_id = %(job_id)s WHERE id = %(id)s
+RETURNING *

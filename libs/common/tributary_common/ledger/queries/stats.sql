@@ -1,0 +1,74 @@
+-- name: queue_position
+-- Pending jobs that start before this one: band order (priority), then age. A row
+-- comparison on the partial index sync_jobs_queue_order (priority, created_at, id).
+SELECT count(*) AS ahead FROM sync_jobs
+WHERE status = 'pending'
+  AND (priority, created_at, id) < (%(priority)s, %(created_at)s, %(id)s)
+
+-- name: user_status
+-- One round trip: the connection, its active job with its position, and queue totals.
+WITH conn AS (
+    SELECT id, status, last_synced_at FROM connections
+    WHERE user_id = %(user_id)s AND provider = %(provider)s
+    ORDER BY (status = 'active') DESC, created_at
+    LIMIT 1
+), active AS (
+    SELECT j.id, j.status, j.priority, j.created_at FROM sync_jobs j, conn
+    WHERE j.connection_id = conn.id AND j.status IN ('pending', 'processing')
+    ORDER BY j.priority, j.created_at, j.id
+    LIMIT 1
+)
+SELECT conn.id AS connection_id, conn.status AS connection_status, conn.last_synced_at,
+       active.id AS job_id, active.status AS job_status,
+       CASE WHEN active.status = 'pending' THEN (
+           SELECT count(*) FROM sync_jobs p
+           WHERE p.status = 'pending'
+             AND (p.priority, p.created_at, p.id) < (active.priority, active.created_at, active.id)
+       ) WHEN active.status = 'processing' THEN 0 END AS queue_position,
+       (SELECT count(*) FROM sync_jobs WHERE status = 'pending') AS waiting,
+       (SELECT count(*) FROM sync_jobs WHERE status = 'processing') AS processing
+FROM conn LEFT JOIN active ON true
+
+-- name: recent_syncs
+SELECT id, status, trigger, sync_date, created_at, started_at, completed_at, records_synced,
+       attempts, error, error_category
+FROM sync_jobs
+WHERE user_id = %(user_id)s AND platform = %(provider)s
+ORDER BY created_at DESC
+LIMIT %(limit)s
+
+-- name: jobs_by_status
+SELECT status, count(*) AS n FROM sync_jobs GROUP BY status
+
+-- name: pending_by_band
+SELECT priority, count(*) AS n,
+       count(*) FILTER (WHERE not_before > now()) AS delayed,
+       extract(epoch FROM now() - min(created_at)) AS oldest_seconds
+FROM sync_jobs WHERE status = 'pending'
+GROUP BY priority
+
+-- name: oldest_due_pending
+SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age
+FROM sync_jobs WHERE status = 'pending' AND (not_before IS NULL OR not_before <= now())
+
+-- name: dead_letter_counts
+SELECT platform, category, count(*) AS n FROM dead_letters
+WHERE replayed_at IS NULL
+GROUP BY platform, category
+
+-- name: syncs_24h
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'completed') AS completed
+FROM sync_jobs
+WHERE status IN ('completed', 'failed') AND completed_at > now() - interval '24 hours'
+
+-- name: connection_totals
+SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FROM connections
+
+-- name: due_jobs
+-- process-queue: pending jobs whose time has come, in band order then age.
+SELECT id FROM sync_jobs
+WHERE status = 'pending' AND (not_before IS NULL OR not_before <= now())
+ORDER BY priority, created_at, id
+LIMIT %(limit)s

@@ -1,0 +1,96 @@
+"""Read-only ledger statistics for the api: queue position, user status, queue and health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from .. import bands
+from ..db import transaction
+from .sql import queries
+
+Q = queries("stats")
+
+
+def queue_position(pool: ConnectionPool, job: dict[str, Any]) -> int | None:
+    """Pending jobs that start before ``job`` (None unless it is pending)."""
+    if job["status"] != "pending":
+        return None
+    with transaction(pool) as conn:
+        row = conn.execute(
+            Q["queue_position"],
+            {"priority": job["priority"], "created_at": job["created_at"], "id": job["id"]},
+        ).fetchone()
+    return int(row["ahead"]) if row else 0
+
+
+def user_status(
+    pool: ConnectionPool, user_id: str, provider: str, *, recent: int = 10
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Return the user's connection/active-job/queue row (None: no connection) and recent jobs."""
+    params = {"user_id": user_id, "provider": provider, "limit": recent}
+    with transaction(pool) as conn:
+        row = conn.execute(Q["user_status"], params).fetchone()
+        if row is None:
+            return None, []
+        syncs = conn.execute(Q["recent_syncs"], params).fetchall()
+    return row, syncs
+
+
+def queue_stats(pool: ConnectionPool) -> dict[str, Any]:
+    """Ledger side of the queue statistics: jobs by status, pending per band, dead letters."""
+    with transaction(pool) as conn:
+        by_status = conn.execute(Q["jobs_by_status"]).fetchall()
+        by_band = conn.execute(Q["pending_by_band"]).fetchall()
+        oldest = conn.execute(Q["oldest_due_pending"]).fetchone()
+        dead = conn.execute(Q["dead_letter_counts"]).fetchall()
+    statuses = {s: 0 for s in ("pending", "processing", "completed", "failed")}
+    statuses.update({r["status"]: int(r["n"]) for r in by_status})
+    pending = {b.name: {"pending": 0, "delayed": 0, "oldestSeconds": 0.0} for b in bands.BANDS}
+    for r in by_band:
+        pending[bands.by_priority(r["priority"]).name] = {
+            "pending": int(r["n"]),
+            "delayed": int(r["delayed"]),
+            "oldestSeconds": round(float(r["oldest_seconds"]), 3),
+        }
+    letters: dict[str, dict[str, int]] = {}
+    for r in dead:
+        letters.setdefault(r["platform"], {})[r["category"]] = int(r["n"])
+    return {
+        "jobsByStatus": statuses,
+        "pendingByBand": pending,
+        "oldestPendingSeconds": round(float(oldest["age"]), 3) if oldest else 0.0,
+        "deadLetters": {
+            "total": sum(sum(c.values()) for c in letters.values()),
+            "byProvider": letters,
+        },
+    }
+
+
+def health_stats(pool: ConnectionPool) -> dict[str, Any]:
+    """The seed's health figures: connections, syncs of the last 24 h, queue counts."""
+    with transaction(pool) as conn:
+        connections = conn.execute(Q["connection_totals"]).fetchone() or {"total": 0, "active": 0}
+        syncs = conn.execute(Q["syncs_24h"]).fetchone() or {"total": 0, "failed": 0, "completed": 0}
+        by_status = {r["status"]: int(r["n"]) for r in conn.execute(Q["jobs_by_status"]).fetchall()}
+    total = int(syncs["total"])
+    return {
+        "connections": {"total": int(connections["total"]), "active": int(connections["active"])},
+        "syncs24h": {
+            "total": total,
+            "failed": int(syncs["failed"]),
+            "successRate": round(100.0 * int(syncs["completed"]) / total, 1) if total else 100.0,
+        },
+        "queue": {
+            "waiting": by_status.get("pending", 0),
+            "active": by_status.get("processing", 0),
+            "completed": by_status.get("completed", 0),
+        },
+    }
+
+
+def due_jobs(pool: ConnectionPool, limit: int) -> list[Any]:
+    """Ids of pending jobs whose time has come, in band order then age."""
+    with transaction(pool) as conn:
+        return [r["id"] for r in conn.execute(Q["due_jobs"], {"limit": limit}).fetchall()]

@@ -1,0 +1,112 @@
+"""The app factory. `create_app(deps)` wires routes; `get_app()` is the gunicorn entry point
+and the only place that reads the environment."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import falcon
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+from tributary_common.connectors import ConnectorRegistry
+from tributary_common.dispatch import Dispatcher
+from tributary_common.errors import ConfigError
+from tributary_common.logs import configure
+from tributary_common.ratelimit import build_limiter
+from tributary_common.settings import Settings
+
+from . import errors, process
+from .auth import BearerAuth
+from .deps import ApiDeps
+from .observe import MetricsResource, RequestMetrics, build_registry
+from .openapi import OpenApiResource
+from .resources import activities, connections, cron, deadletters, health, jobs, sync
+from .runner import RunnerHolder
+
+
+def create_app(deps: ApiDeps) -> falcon.App:
+    """Build the Falcon app on the given collaborators."""
+    app = falcon.App(
+        middleware=[
+            RequestMetrics(),
+            BearerAuth(deps.settings.api_token, deps.settings.cron_secret),
+        ]
+    )
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.install(app)
+    runners = RunnerHolder(deps)
+    routes: list[tuple[str, Any]] = [
+        ("/api/connections", connections.ConnectionCollection(deps)),
+        ("/api/connections/{connection_id}", connections.ConnectionItem(deps)),
+        ("/api/sync/manual", sync.ManualSync(deps)),
+        ("/api/sync/status", sync.SyncStatus(deps)),
+        ("/api/sync/jobs/{job_id}", jobs.JobItem(deps)),
+        ("/api/cron/sync-all", cron.SyncAll(deps)),
+        ("/api/cron/process-queue", cron.ProcessQueue(deps, runners)),
+        ("/api/cron/sync-hourly", cron.SyncHourly(deps)),
+        ("/api/dead-letters", deadletters.DeadLetterCollection(deps)),
+        ("/api/dead-letters/replay", deadletters.DeadLetterReplay(deps)),
+        ("/api/dead-letters/{letter_id}", deadletters.DeadLetterItem(deps)),
+        ("/api/users/{user_id}/activities", activities.UserActivities(deps)),
+        ("/healthz", health.Healthz()),
+        ("/readyz", health.Readyz(deps)),
+        ("/metrics", MetricsResource(build_registry(deps.collectors, deps.multiprocess_dir))),
+        ("/openapi.json", OpenApiResource()),
+    ]
+    for template, resource in routes:
+        app.add_route(template, resource)
+    return app
+
+
+def load_registry(target: str) -> ConnectorRegistry:
+    """Import ``module`` (attribute ``REGISTRY``) or ``module:attribute``."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        registry = getattr(importlib.import_module(module_name), attribute or "REGISTRY")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"TRIBUTARY_CONNECTORS_MODULE: cannot load {target!r}: {exc}") from exc
+    if not isinstance(registry, ConnectorRegistry):
+        raise ConfigError(f"TRIBUTARY_CONNECTORS_MODULE: {target!r} is not a ConnectorRegistry")
+    return registry
+
+
+def load_collectors(deps: ApiDeps) -> list[Any]:
+    """The scrape-time queue/ledger collector from libs/common, when that module is present."""
+    try:
+        module = importlib.import_module("tributary_common.metrics_collector")
+    except ImportError:
+        return []
+    factory = getattr(module, "build_collector", None)
+    return [] if factory is None else [factory(deps.pool, deps.dispatcher)]
+
+
+def make_redis(url: str) -> redis.Redis:
+    """A client that fails fast: one quick retry, so an outage costs a request milliseconds."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=1,
+        socket_timeout=2,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+    )
+
+
+def get_app() -> falcon.App:
+    """Entry point: settings from the environment, this process's pool, the connectors."""
+    settings = Settings.from_env()
+    configure(settings.log_level)
+    client = make_redis(settings.redis_url)
+    deps = ApiDeps(
+        settings=settings,
+        pool=process.pool(settings.database_url),
+        redis=client,
+        dispatcher=Dispatcher(client, settings.namespace),
+        limiter=build_limiter(settings, client),
+        registry=load_registry(settings.connectors_module),
+        multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+    )
+    deps.collectors.extend(load_collectors(deps))
+    return create_app(deps)

@@ -1,0 +1,251 @@
+"""`/openapi.json`: an OpenAPI 3.1 document built from the same schemas the app enforces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import falcon
+
+from . import schemas as s
+from .resources import activities, connections, deadletters, jobs, sync
+
+Params = Mapping[str, Mapping[str, Any]]
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+NO_PARAMS: Params = {}
+
+
+def _json(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def op(
+    summary: str,
+    ok: tuple[int, Mapping[str, Any] | None],
+    *,
+    params: Params = NO_PARAMS,
+    path: Params = NO_PARAMS,
+    body: Mapping[str, Any] | None = None,
+    errors: tuple[int, ...] = (),
+    auth: str | None = "apiToken",
+) -> dict[str, Any]:
+    """One operation: its parameters, body, success and error responses, security."""
+    status, schema = ok
+    responses: dict[str, Any] = {
+        str(status): {"description": summary} | ({"content": _json(schema)} if schema else {})
+    }
+    codes = set(errors) | {400} if (params or body) else set(errors)
+    if auth:
+        codes.add(401)
+    if body is not None:
+        codes |= {413, 415}
+    for code in sorted(codes | {503}):
+        responses[str(code)] = {"description": "error", "content": _json(ERROR_REF)}
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [
+            {"name": n, "in": "path", "required": True, "schema": p["schema"]}
+            for n, p in path.items()
+        ]
+        + [
+            {"name": n, "in": "query", "required": bool(p.get("required")), "schema": p["schema"]}
+            for n, p in params.items()
+        ],
+        "responses": responses,
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": False, "content": _json(body)}
+    operation["security"] = [{auth: []}] if auth else []
+    return operation
+
+
+CONNECTION_ID: Params = {"connection_id": {"schema": s.UUID}}
+EMPTY_BODY = s.obj({}, [], additionalProperties=False)
+LIST = s.obj({"connections": {"type": "array", "items": s.CONNECTION}})
+DEAD_LETTER_PAGE = s.obj(
+    {"deadLetters": {"type": "array", "items": s.DEAD_LETTER}, "nextCursor": s.NULL_STR}
+)
+REPLAYED = s.obj({"replayed": {"type": "array"}, "errors": {"type": "array"}})
+ACTIVITIES = s.obj(
+    {
+        "userId": {"type": "string"},
+        "from": s.DATE,
+        "to": s.DATE,
+        "visibility": {"type": "string"},
+        "hiddenPlatforms": {"type": "array", "items": {"type": "string"}},
+        "days": {
+            "type": "array",
+            "items": s.obj({"date": s.DATE, "platforms": {"type": "object"}, "total": s.INT}),
+        },
+    }
+)
+PROCESSED = s.obj({"processed": s.INT, "results": {"type": "array", "items": {"type": "object"}}})
+
+
+def paths() -> dict[str, dict[str, Any]]:
+    """Every route the app serves, by path template and method."""
+    conn = connections
+    return {
+        "/api/connections": {
+            "post": op(
+                "Create a connection", (201, s.CONNECTION), body=s.CONNECTION_CREATE, errors=(409,)
+            ),
+            "get": op("List a user's connections", (200, LIST), params=conn.LIST_PARAMS),
+        },
+        "/api/connections/{connection_id}": {
+            "get": op(
+                "Get a connection",
+                (200, s.CONNECTION),
+                path=CONNECTION_ID,
+                params=conn.USER_SCOPE,
+                errors=(404,),
+            ),
+            "patch": op(
+                "Update privacy, pause/resume, or replace the token",
+                (200, s.CONNECTION),
+                path=CONNECTION_ID,
+                params=conn.USER_SCOPE,
+                body=s.CONNECTION_PATCH,
+                errors=(404, 409),
+            ),
+            "delete": op(
+                "Delete a connection",
+                (204, None),
+                path=CONNECTION_ID,
+                params=conn.USER_SCOPE,
+                errors=(404,),
+            ),
+        },
+        "/api/sync/manual": {
+            "post": op(
+                "Enqueue a manual sync",
+                (202, s.MANUAL_ACCEPTED),
+                body=s.MANUAL_SYNC,
+                errors=(404, 409),
+            ),
+        },
+        "/api/sync/status": {
+            "get": op(
+                "A user's sync status (userId and provider), or queue statistics",
+                (200, {"oneOf": [s.USER_STATUS, s.QUEUE_STATS]}),
+                params=sync.STATUS_PARAMS,
+                errors=(404,),
+            ),
+        },
+        "/api/sync/jobs/{job_id}": {
+            "get": op(
+                "A job and its attempts",
+                (200, s.JOB_DETAIL),
+                path={"job_id": {"schema": s.UUID}},
+                params=jobs.PARAMS,
+                errors=(404,),
+            ),
+        },
+        "/api/cron/sync-all": {
+            "post": op(
+                "Enqueue scheduled syncs of every active connection",
+                (200, s.obj({"enqueued": s.INT, "skipped": s.INT})),
+                body=EMPTY_BODY,
+                auth="cronSecret",
+            ),
+        },
+        "/api/cron/process-queue": {
+            "post": op(
+                "Run up to `limit` due jobs in this request",
+                (200, PROCESSED),
+                body=s.PROCESS_QUEUE,
+                auth="cronSecret",
+            ),
+        },
+        "/api/cron/sync-hourly": {
+            "get": op(
+                "Enqueue due syncs, clean up, report health", (200, s.HEALTH_DOC), auth="cronSecret"
+            ),
+            "post": op(
+                "Enqueue due syncs, clean up, report health",
+                (200, s.HEALTH_DOC),
+                body=EMPTY_BODY,
+                auth="cronSecret",
+            ),
+        },
+        "/api/dead-letters": {
+            "get": op("List dead letters", (200, DEAD_LETTER_PAGE), params=deadletters.LIST_PARAMS),
+            "delete": op(
+                "Purge dead letters by filter",
+                (200, s.obj({"purged": s.INT})),
+                params=deadletters.PURGE_PARAMS,
+            ),
+        },
+        "/api/dead-letters/replay": {
+            "post": op("Replay dead letters by ids or filter", (200, REPLAYED), body=s.REPLAY),
+        },
+        "/api/dead-letters/{letter_id}": {
+            "get": op(
+                "Get a dead letter",
+                (200, s.DEAD_LETTER),
+                path={"letter_id": {"schema": s.UUID}},
+                errors=(404,),
+            ),
+            "delete": op(
+                "Delete a dead letter",
+                (204, None),
+                path={"letter_id": {"schema": s.UUID}},
+                errors=(404,),
+            ),
+        },
+        "/api/users/{user_id}/activities": {
+            "get": op(
+                "Daily activity per platform",
+                (200, ACTIVITIES),
+                path={"user_id": {"schema": s.ID}},
+                params=activities.PARAMS,
+                errors=(404,),
+            ),
+        },
+        "/healthz": {
+            "get": op("The process is up", (200, s.obj({"status": {"type": "string"}})), auth=None)
+        },
+        "/readyz": {
+            "get": op(
+                "PostgreSQL and Redis reachable",
+                (200, s.obj({"ready": {"type": "boolean"}, "checks": {"type": "object"}})),
+                auth=None,
+            )
+            | {
+                "responses": {
+                    str(c): {
+                        "description": "readiness",
+                        "content": _json(
+                            s.obj({"ready": {"type": "boolean"}, "checks": {"type": "object"}})
+                        ),
+                    }
+                    for c in (200, 503)
+                }
+            },
+        },
+        "/metrics": {"get": op("Prometheus metrics", (200, None), auth=None)},
+        "/openapi.json": {"get": op("This document", (200, {"type": "object"}), auth=None)},
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Tributary API", "version": "1.0.0"},
+        "paths": paths(),
+        "components": {
+            "schemas": {"Error": s.ERROR},
+            "securitySchemes": {
+                "apiToken": {"type": "http", "scheme": "bearer", "description": "API_TOKEN"},
+                "cronSecret": {"type": "http", "scheme": "bearer", "description": "CRON_SECRET"},
+            },
+        },
+    }
+
+
+class OpenApiResource:
+    def __init__(self) -> None:
+        self.doc = document()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.doc

@@ -1,0 +1,1 @@
+"""One module per resource concern; each exposes Falcon resource classes."""

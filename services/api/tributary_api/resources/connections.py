@@ -1,0 +1,96 @@
+"""`/api/connections`: create, read, update (privacy, pause, token), delete, list by user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from tributary_common.ledger import connections
+
+from .. import schemas, serialize
+from ..deps import ApiDeps
+from ..errors import ApiError
+from ..validation import query, read_json
+from .common import parse_id, scoped
+
+USER_SCOPE = {"userId": {"schema": schemas.ID}}
+LIST_PARAMS = {"userId": {"schema": schemas.ID, "required": True}}
+
+
+class ConnectionCollection:
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query(req, {})
+        body = read_json(req, schemas.CONNECTION_CREATE, self.deps.settings.max_body_bytes)
+        row = connections.create(
+            self.deps.pool,
+            user_id=body["userId"],
+            provider=body["provider"],
+            account_id=body["accountId"],
+            access_token=body["accessToken"],
+            private=body.get("private", False),
+            sync_interval_minutes=body.get(
+                "syncIntervalMinutes", self.deps.settings.default_sync_interval_minutes
+            ),
+        )
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/connections/{row['id']}"
+        resp.media = serialize.connection(row)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = query(req, LIST_PARAMS)
+        rows = connections.list_for_user(self.deps.pool, params["userId"])
+        resp.media = {"connections": [serialize.connection(r) for r in rows]}
+
+
+class ConnectionItem:
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def _load(self, req: falcon.Request, raw_id: str) -> dict[str, Any]:
+        params = query(req, USER_SCOPE)
+        row = connections.get(self.deps.pool, parse_id(raw_id, "connection"))
+        return scoped(row, params.get("userId"), "connection", raw_id)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, connection_id: str) -> None:
+        resp.media = serialize.connection(self._load(req, connection_id))
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, connection_id: str) -> None:
+        current = self._load(req, connection_id)
+        body = read_json(req, schemas.CONNECTION_PATCH, self.deps.settings.max_body_bytes)
+        fields = _changes(current, body)
+        row = connections.update(self.deps.pool, current["id"], **fields) if fields else current
+        resp.media = serialize.connection(row)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, connection_id: str) -> None:
+        current = self._load(req, connection_id)
+        connections.delete(self.deps.pool, current["id"])
+        resp.status = falcon.HTTP_204
+
+
+def _changes(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Ledger fields to update; pausing and resuming move between `active` and `paused`."""
+    fields: dict[str, Any] = {}
+    if "private" in body:
+        fields["private"] = body["private"]
+    if "syncIntervalMinutes" in body:
+        fields["sync_interval_minutes"] = body["syncIntervalMinutes"]
+    if "accessToken" in body:
+        fields["access_token"] = body["accessToken"]
+    if body.get("paused") is True:
+        fields["status"] = "paused"
+    elif body.get("paused") is False and current["status"] == "paused":
+        fields["status"] = "active"
+    elif (
+        body.get("paused") is False
+        and current["status"] == "needs_reauth"
+        and ("accessToken" not in body)
+    ):
+        raise ApiError(
+            409,
+            "needs_reauth",
+            "connection needs re-authorisation: send a new accessToken to resume it",
+        )
+    return fields

@@ -1,0 +1,127 @@
+"""`/api/cron/*`: what Vercel-style or Kubernetes cron calls instead of the scheduler CLI.
+
+Each run is recorded in `scheduler_runs` under the CLI command it stands for, so the
+staleness alerts work whichever way a deployment drives the schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import falcon
+import redis
+from psycopg_pool import ConnectionPool
+from tributary_common import scheduling
+from tributary_common.ledger import schedule_runs, stats
+
+from .. import schemas
+from ..deps import ApiDeps
+from ..errors import ApiError
+from ..runner import RunnerHolder
+from ..validation import query, read_json
+
+T = TypeVar("T")
+
+#: process-queue stops starting jobs after this long, well inside gunicorn's timeout.
+PROCESS_BUDGET_SECONDS = 20.0
+#: sync-hourly reports unhealthy below this 24 h success rate (percent).
+HEALTHY_SUCCESS_RATE = 80.0
+
+
+def recorded(pool: ConnectionPool, command: str, fn: Callable[[], T]) -> T:
+    """Run ``fn`` as one run of ``command`` in `scheduler_runs`."""
+    schedule_runs.started(pool, command)
+    ok = False
+    try:
+        result = fn()
+        ok = True
+        return result
+    finally:
+        schedule_runs.finished(pool, command, ok)
+
+
+class SyncAll:
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query(req, {})
+        read_json(
+            req, schemas.obj({}, [], additionalProperties=False), self.deps.settings.max_body_bytes
+        )
+        deps = self.deps
+        report = recorded(
+            deps.pool,
+            "enqueue-due",
+            lambda: scheduling.enqueue_due(deps.pool, deps.dispatcher, everything=True),
+        )
+        resp.media = {"enqueued": report.enqueued, "skipped": report.skipped}
+
+
+class SyncHourly:
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query(req, {})
+        deps = self.deps
+        due = recorded(
+            deps.pool, "enqueue-due", lambda: scheduling.enqueue_due(deps.pool, deps.dispatcher)
+        )
+        deleted = recorded(
+            deps.pool,
+            "cleanup",
+            lambda: scheduling.cleanup(deps.pool, retention_days=deps.settings.retention_days),
+        )
+        figures = stats.health_stats(deps.pool)
+        try:
+            deps.redis.ping()
+            redis_ok = True
+        except redis.RedisError:
+            redis_ok = False
+        rate = figures["syncs24h"]["successRate"]
+        resp.media = {
+            "healthy": redis_ok and rate >= HEALTHY_SUCCESS_RATE,
+            "stats": figures,
+            "enqueued": due.enqueued,
+            "skipped": due.skipped,
+            "cleaned": deleted,
+        }
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        read_json(
+            req, schemas.obj({}, [], additionalProperties=False), self.deps.settings.max_body_bytes
+        )
+        self.on_get(req, resp)
+
+
+class ProcessQueue:
+    def __init__(self, deps: ApiDeps, runners: RunnerHolder) -> None:
+        self.deps = deps
+        self.runners = runners
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query(req, {})
+        body = read_json(req, schemas.PROCESS_QUEUE, self.deps.settings.max_body_bytes)
+        runner = self.runners.get()
+        if runner is None:
+            raise ApiError(503, "no_connectors", "this api was started without connectors")
+        deadline = time.monotonic() + PROCESS_BUDGET_SECONDS
+        results: list[dict[str, Any]] = []
+        for job_id in stats.due_jobs(self.deps.pool, body.get("limit", 5)):
+            if time.monotonic() > deadline:
+                break
+            result = runner.run(job_id)
+            results.append(
+                {
+                    "jobId": str(result.job_id),
+                    "outcome": result.outcome,
+                    "category": result.category,
+                    "error": result.error,
+                    "records": result.records,
+                    "delaySeconds": round(result.delay_seconds, 3),
+                }
+            )
+        resp.media = {"processed": len(results), "results": results}

@@ -1,0 +1,146 @@
+"""`/api/dead-letters`: list (keyset pages), replay by ids or filter, delete, bulk purge."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Any
+
+import falcon
+from tributary_common.errors import NotFound
+from tributary_common.ledger import deadletters
+
+from .. import schemas, serialize
+from ..deps import ApiDeps
+from ..enqueue import send
+from ..errors import ApiError
+from ..validation import query, read_json
+from .common import parse_id
+
+FILTER_PARAMS = {
+    "provider": {"schema": schemas.PROVIDER},
+    "category": {"schema": schemas.CATEGORY},
+    "userId": {"schema": schemas.ID},
+}
+LIST_PARAMS = {
+    **FILTER_PARAMS,
+    "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    "cursor": {"schema": {"type": "string", "maxLength": 200}},
+    "includeReplayed": {"schema": {"type": "boolean"}},
+}
+PURGE_PARAMS = {
+    **FILTER_PARAMS,
+    "replayedOnly": {"schema": {"type": "boolean"}},
+    "all": {"schema": {"type": "boolean"}},
+}
+
+
+def _filter(values: dict[str, Any]) -> deadletters.Filter:
+    return deadletters.Filter(values.get("provider"), values.get("category"), values.get("userId"))
+
+
+def encode_cursor(row: dict[str, Any]) -> str:
+    raw = f"{row['created_at'].isoformat()}|{row['id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, letter_id = raw.partition("|")
+        return datetime.fromisoformat(created), uuid.UUID(letter_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "invalid_parameter", "cursor is not valid", field="cursor") from None
+
+
+class DeadLetterCollection:
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = query(req, LIST_PARAMS)
+        limit = params.get("limit", 50)
+        after = decode_cursor(params["cursor"]) if "cursor" in params else None
+        rows = deadletters.page(
+            self.deps.pool,
+            _filter(params),
+            limit=limit + 1,
+            after=after,
+            include_replayed=params.get("includeReplayed", False),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        resp.media = {
+            "deadLetters": [serialize.dead_letter(r) for r in rows],
+            "nextCursor": encode_cursor(rows[-1]) if more else None,
+        }
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = query(req, PURGE_PARAMS)
+        where = _filter(params)
+        if (
+            where == deadletters.Filter()
+            and not params.get("all")
+            and not params.get("replayedOnly")
+        ):
+            raise ApiError(
+                400, "missing_filter", "give provider, category, userId, replayedOnly or all=true"
+            )
+        purged = deadletters.purge(
+            self.deps.pool, where, replayed_only=params.get("replayedOnly", False)
+        )
+        resp.media = {"purged": purged}
+
+
+class DeadLetterItem:
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, letter_id: str) -> None:
+        query(req, {})
+        resp.media = serialize.dead_letter(
+            deadletters.get(self.deps.pool, parse_id(letter_id, "dead letter"))
+        )
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, letter_id: str) -> None:
+        query(req, {})
+        deadletters.delete(self.deps.pool, parse_id(letter_id, "dead letter"))
+        resp.status = falcon.HTTP_204
+
+
+class DeadLetterReplay:
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query(req, {})
+        body = read_json(req, schemas.REPLAY, self.deps.settings.max_body_bytes)
+        if "ids" not in body and "filter" not in body:
+            raise ApiError(400, "missing_field", "give ids or a filter", field="ids")
+        ids = [uuid.UUID(i) for i in body["ids"]] if "ids" in body else None
+        limit = body.get("limit", len(ids) if ids else 100)
+        selected = deadletters.select_for_replay(
+            self.deps.pool, _filter(body.get("filter", {})), ids=ids, limit=limit
+        )
+        replayed, errors = [], []
+        for letter_id in selected:
+            try:
+                done = deadletters.replay(self.deps.pool, letter_id)
+            except NotFound as exc:
+                errors.append({"id": str(letter_id), "error": str(exc)})
+                continue
+            if done is None:
+                continue
+            job = done.enqueued.job
+            dispatched = send(self.deps.dispatcher, job) if done.enqueued.needs_send else True
+            replayed.append(
+                {
+                    "id": str(letter_id),
+                    "jobId": str(job["id"]),
+                    "deduplicated": done.enqueued.deduplicated,
+                    "dispatched": dispatched,
+                }
+            )
+        resp.media = {"replayed": replayed, "errors": errors}

@@ -1,0 +1,227 @@
+"""Request and response schemas: enforced by `validation`, published by `openapi`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tributary_common.categories import ErrorCategory
+from tributary_common.settings import PROVIDERS
+
+Schema = dict[str, Any]
+
+ID = {"type": "string", "minLength": 1, "maxLength": 200}
+PROVIDER = {"type": "string", "enum": list(PROVIDERS)}
+CATEGORY = {"type": "string", "enum": [c.value for c in ErrorCategory]}
+DATE = {"type": "string", "format": "date"}
+UUID = {"type": "string", "format": "uuid"}
+TIME = {"type": ["string", "null"], "format": "date-time"}
+INT = {"type": "integer"}
+NULL_INT = {"type": ["integer", "null"]}
+NULL_STR = {"type": ["string", "null"]}
+
+
+def obj(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required if required is not None else list(properties),
+        **extra,
+    }
+
+
+# Request bodies ---------------------------------------------------------------------
+
+CONNECTION_CREATE = obj(
+    {
+        "userId": ID,
+        "provider": PROVIDER,
+        "accountId": ID,
+        "accessToken": {"type": "string", "minLength": 1, "maxLength": 8192},
+        "private": {"type": "boolean"},
+        "syncIntervalMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
+    },
+    ["userId", "provider", "accountId", "accessToken"],
+    additionalProperties=False,
+)
+CONNECTION_PATCH = obj(
+    {
+        "private": {"type": "boolean"},
+        "paused": {"type": "boolean"},
+        "accessToken": {"type": "string", "minLength": 1, "maxLength": 8192},
+        "syncIntervalMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
+    },
+    [],
+    additionalProperties=False,
+    minProperties=1,
+)
+MANUAL_SYNC = obj(
+    {
+        "userId": ID,
+        "provider": PROVIDER,
+        "syncDate": DATE,
+        "campaignIds": {"type": "array", "items": ID, "maxItems": 100},
+    },
+    ["userId", "provider"],
+    additionalProperties=False,
+)
+DEAD_LETTER_FILTER = obj(
+    {"provider": PROVIDER, "category": CATEGORY, "userId": ID}, [], additionalProperties=False
+)
+REPLAY = obj(
+    {
+        "ids": {"type": "array", "items": UUID, "minItems": 1, "maxItems": 500},
+        "filter": DEAD_LETTER_FILTER,
+        "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+    },
+    [],
+    additionalProperties=False,
+)
+PROCESS_QUEUE = obj(
+    {"limit": {"type": "integer", "minimum": 1, "maximum": 50}}, [], additionalProperties=False
+)
+
+# Responses --------------------------------------------------------------------------
+
+ERROR = obj(
+    {"error": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}},
+    ["error", "message"],
+)
+CONNECTION = obj(
+    {
+        "id": UUID,
+        "userId": {"type": "string"},
+        "provider": {"type": "string"},
+        "accountId": {"type": "string"},
+        "status": {"type": "string", "enum": ["active", "paused", "needs_reauth"]},
+        "statusReason": NULL_STR,
+        "private": {"type": "boolean"},
+        "syncIntervalMinutes": INT,
+        "nextDueAt": TIME,
+        "lastSyncedAt": TIME,
+        "createdAt": TIME,
+        "updatedAt": TIME,
+    },
+    additionalProperties=False,
+)
+JOB_STATUS = {"type": "string", "enum": ["pending", "processing", "completed", "failed"]}
+ATTEMPT = obj(
+    {
+        "attempt": INT,
+        "worker": {"type": "string"},
+        "startedAt": TIME,
+        "finishedAt": TIME,
+        "outcome": {"type": "string"},
+        "errorCategory": NULL_STR,
+        "error": NULL_STR,
+        "recordsSynced": INT,
+        "durationMs": INT,
+    }
+)
+JOB = obj(
+    {
+        "id": UUID,
+        "userId": {"type": "string"},
+        "provider": {"type": "string"},
+        "connectionId": UUID,
+        "syncDate": DATE,
+        "status": JOB_STATUS,
+        "trigger": {"type": "string", "enum": ["manual", "scheduled", "retry"]},
+        "priority": INT,
+        "queue": {"type": "string"},
+        "options": {"type": "object"},
+        "createdAt": TIME,
+        "updatedAt": TIME,
+        "startedAt": TIME,
+        "completedAt": TIME,
+        "notBefore": TIME,
+        "error": NULL_STR,
+        "errorCategory": NULL_STR,
+        "attempts": INT,
+        "retryCount": INT,
+        "deferrals": INT,
+        "recordsSynced": INT,
+        "durationMs": NULL_INT,
+        "deadLettered": {"type": "boolean"},
+    }
+)
+JOB_DETAIL = obj({"job": JOB, "attempts": {"type": "array", "items": ATTEMPT}})
+RECENT_SYNC = obj(
+    {
+        "jobId": UUID,
+        "status": JOB_STATUS,
+        "trigger": {"type": "string"},
+        "syncDate": DATE,
+        "createdAt": TIME,
+        "startedAt": TIME,
+        "completedAt": TIME,
+        "recordsSynced": INT,
+        "attempts": INT,
+        "error": NULL_STR,
+        "errorCategory": NULL_STR,
+    }
+)
+MANUAL_ACCEPTED = obj(
+    {
+        "jobId": UUID,
+        "status": JOB_STATUS,
+        "deduplicated": {"type": "boolean"},
+        "queuePosition": NULL_INT,
+        "queue": {"type": "string"},
+        "dispatched": {"type": "boolean"},
+    }
+)
+USER_STATUS = obj(
+    {
+        "provider": {"type": "string"},
+        "connection": obj({"status": {"type": "string"}, "lastSyncedAt": TIME}),
+        "queue": obj(
+            {
+                "isActive": {"type": "boolean"},
+                "queuePosition": NULL_INT,
+                "jobId": {"type": ["string", "null"]},
+                "waiting": INT,
+                "active": INT,
+            }
+        ),
+        "recentSyncs": {"type": "array", "items": RECENT_SYNC},
+    }
+)
+QUEUE_STATS = obj(
+    {
+        "bands": {"type": ["object", "null"]},
+        "jobsByStatus": {"type": "object", "additionalProperties": INT},
+        "pendingByBand": {"type": "object"},
+        "oldestPendingSeconds": {"type": "number"},
+        "deadLetters": obj({"total": INT, "byProvider": {"type": "object"}}),
+        "limits": {"type": ["object", "null"]},
+        "redis": {"type": "string"},
+    }
+)
+DEAD_LETTER = obj(
+    {
+        "id": UUID,
+        "jobId": UUID,
+        "userId": {"type": "string"},
+        "provider": {"type": "string"},
+        "connectionId": UUID,
+        "category": {"type": "string"},
+        "error": {"type": "string"},
+        "attempts": INT,
+        "payload": {"type": "object"},
+        "createdAt": TIME,
+        "replayedAt": TIME,
+        "replayJobId": {"type": ["string", "null"]},
+    }
+)
+HEALTH_DOC = obj(
+    {
+        "healthy": {"type": "boolean"},
+        "stats": obj(
+            {
+                "connections": obj({"total": INT, "active": INT}),
+                "syncs24h": obj({"total": INT, "failed": INT, "successRate": {"type": "number"}}),
+                "queue": obj({"waiting": INT, "active": INT, "completed": INT}),
+            }
+        ),
+    }
+)

@@ -1,0 +1,169 @@
+"""Request validation with one JSON-Schema subset, shared with the OpenAPI document.
+
+Schemas are plain dicts (``type``, ``properties``, ``required``, ``additionalProperties``,
+``enum``, ``format: date|uuid``, ``minLength``/``maxLength``, ``minimum``/``maximum``,
+``items``/``minItems``/``maxItems``), so what `/openapi.json` promises is exactly what
+is enforced. Every failure is an `ApiError` (400) naming the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import falcon
+
+from .errors import ApiError
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def _check_type(value: Any, expected: str, where: str) -> None:
+    ok = isinstance(value, _TYPES[expected])
+    if expected in ("integer", "number") and isinstance(value, bool):
+        ok = False
+    if not ok:
+        raise ApiError(400, "invalid_field", f"{where} must be of type {expected}", field=where)
+
+
+def _check_string(value: str, schema: Mapping[str, Any], where: str) -> None:
+    if len(value) < schema.get("minLength", 0):
+        raise ApiError(400, "invalid_field", f"{where} is too short", field=where)
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        raise ApiError(
+            400, "invalid_field", f"{where} is longer than {schema['maxLength']}", field=where
+        )
+    fmt = schema.get("format")
+    try:
+        if fmt == "date":
+            if not _DATE.fullmatch(value):
+                raise ValueError(value)
+            date.fromisoformat(value)
+        elif fmt == "uuid":
+            uuid.UUID(value)
+    except ValueError:
+        raise ApiError(400, "invalid_field", f"{where} is not a valid {fmt}", field=where) from None
+
+
+def _check_number(value: float, schema: Mapping[str, Any], where: str) -> None:
+    if "minimum" in schema and value < schema["minimum"]:
+        raise ApiError(400, "invalid_field", f"{where} must be >= {schema['minimum']}", field=where)
+    if "maximum" in schema and value > schema["maximum"]:
+        raise ApiError(400, "invalid_field", f"{where} must be <= {schema['maximum']}", field=where)
+
+
+def _check_object(value: dict[str, Any], schema: Mapping[str, Any], where: str) -> None:
+    properties = schema.get("properties", {})
+    for name in schema.get("required", ()):
+        if name not in value:
+            field = f"{where}.{name}" if where else name
+            raise ApiError(400, "missing_field", f"{field} is required", field=field)
+    for name, item in value.items():
+        field = f"{where}.{name}" if where else name
+        if name not in properties:
+            if schema.get("additionalProperties", True) is False:
+                raise ApiError(400, "unknown_field", f"unknown field {field}", field=field)
+            continue
+        validate(item, properties[name], field)
+    if len(value) < schema.get("minProperties", 0):
+        raise ApiError(400, "invalid_body", f"{where or 'body'} must not be empty", field=where)
+
+
+def validate(value: Any, schema: Mapping[str, Any], where: str = "") -> Any:
+    """Check ``value`` against ``schema``; return it unchanged or raise a 400 `ApiError`."""
+    types = schema.get("type")
+    if isinstance(types, list):
+        if value is None and "null" in types:
+            return value
+        types = next(t for t in types if t != "null")
+    if types is not None:
+        _check_type(value, types, where or "body")
+    if "enum" in schema and value not in schema["enum"]:
+        allowed = ", ".join(map(str, schema["enum"]))
+        raise ApiError(400, "invalid_field", f"{where} must be one of: {allowed}", field=where)
+    if isinstance(value, str):
+        _check_string(value, schema, where)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        _check_number(value, schema, where)
+    elif isinstance(value, dict):
+        _check_object(value, schema, where)
+    elif isinstance(value, list):
+        if len(value) > schema.get("maxItems", len(value)):
+            raise ApiError(400, "invalid_field", f"{where} has too many items", field=where)
+        if len(value) < schema.get("minItems", 0):
+            raise ApiError(400, "invalid_field", f"{where} has too few items", field=where)
+        for index, item in enumerate(value):
+            validate(item, schema.get("items", {}), f"{where}[{index}]")
+    return value
+
+
+def read_json(req: falcon.Request, schema: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+    """Read, size-check, parse and validate a JSON object body (absent body = ``{}``)."""
+    if req.content_length is not None and req.content_length > max_bytes:
+        raise ApiError(413, "body_too_large", f"request body exceeds {max_bytes} bytes")
+    raw = req.bounded_stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ApiError(413, "body_too_large", f"request body exceeds {max_bytes} bytes")
+    if not raw.strip():
+        body: Any = {}
+    else:
+        media = (req.content_type or "application/json").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "body must be a JSON object")
+    validate(body, schema)
+    return body
+
+
+def query(req: falcon.Request, params: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Validate query parameters against their schemas; unknown parameters are rejected.
+
+    Integers and booleans are converted from their text form; absent ones are left out.
+    """
+    values: dict[str, Any] = {}
+    for name in req.params:
+        if name not in params:
+            raise ApiError(400, "unknown_parameter", f"unknown query parameter {name}", field=name)
+    for name, spec in params.items():
+        raw = req.params.get(name)
+        if raw is None:
+            if spec.get("required"):
+                raise ApiError(400, "missing_parameter", f"{name} is required", field=name)
+            continue
+        if isinstance(raw, list):
+            raise ApiError(400, "invalid_parameter", f"{name} must be given once", field=name)
+        values[name] = validate(_convert(raw, spec["schema"], name), spec["schema"], name)
+    return values
+
+
+def _convert(raw: str, schema: Mapping[str, Any], name: str) -> Any:
+    kind = schema.get("type")
+    if kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ApiError(
+                400, "invalid_parameter", f"{name} must be an integer", field=name
+            ) from None
+    if kind == "boolean":
+        if raw.lower() not in ("true", "false"):
+            raise ApiError(400, "invalid_parameter", f"{name} must be true or false", field=name)
+        return raw.lower() == "true"
+    return raw
