@@ -98,6 +98,8 @@ class Settings:
     log_level: str = "INFO"
     worker_processes: int = 2
     worker_threads: int = 4
+    #: Where the api's process-queue finds the connector registry (`module` or `module:attr`).
+    connectors_module: str = "tributary_worker.providers"
 
     def provider_configs(self) -> dict[str, ProviderConfig]:
         """Connector settings for every provider with a base URL."""
@@ -157,4 +159,5 @@ class Settings:
             log_level=log_level,
             worker_processes=_int(env, "TRIBUTARY_WORKER_PROCESSES", 2, 1),
             worker_threads=_int(env, "TRIBUTARY_WORKER_THREADS", 4, 1),
+            connectors_module=env.get("TRIBUTARY_CONNECTORS_MODULE") or cls.connectors_module,
         )
