@@ -227,3 +227,14 @@ def _grid(
     for key in sorted(set(found) | {(p, v) for p in providers for v in values}):
         metric.add_metric(list(key), float(found.get(key, 0)))
     return metric
+
+
+def build_collector(
+    pool: ConnectionPool, dispatcher: Dispatcher, limiter: RateLimiter | None = None
+) -> LedgerCollector:
+    """Return the collector the api registers next to its own metrics on `/metrics`.
+
+    Pass the api's limiter too, or the `tributary_ratelimit_*` scrape-time gauges
+    (cooldowns, window usage, slots) are left out.
+    """
+    return LedgerCollector(pool, dispatcher, limiter)
