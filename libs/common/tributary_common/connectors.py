@@ -123,3 +123,20 @@ class ConnectorRegistry:
         except KeyError:
             raise KeyError(f"no connector registered for provider {provider!r}") from None
         return factory(config)
+
+
+def load_registry(target: str) -> ConnectorRegistry:
+    """Import ``module`` (attribute ``REGISTRY``) or ``module:attribute`` — the
+    ``TRIBUTARY_CONNECTORS_MODULE`` setting, read by the worker and the api at their entry points."""
+    import importlib
+
+    from .errors import ConfigError
+
+    module_name, _, attribute = target.partition(":")
+    try:
+        registry = getattr(importlib.import_module(module_name), attribute or "REGISTRY")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"TRIBUTARY_CONNECTORS_MODULE: cannot load {target!r}: {exc}") from exc
+    if not isinstance(registry, ConnectorRegistry):
+        raise ConfigError(f"TRIBUTARY_CONNECTORS_MODULE: {target!r} is not a ConnectorRegistry")
+    return registry

@@ -9,10 +9,10 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import TimeLimit
+from tributary_common.connectors import load_registry
 from tributary_common.logs import configure
 from tributary_common.settings import Settings
 
-from .providers import REGISTRY
 from .runtime import WorkerRuntime
 
 settings = Settings.from_env()
@@ -29,7 +29,7 @@ broker = RedisBroker(
     maintenance_chance=MAINTENANCE_CHANCE,
     # Our runner owns retries, deferrals and dead letters, so Dramatiq's Retries
     # middleware is left out; TimeLimit stays as a last resort against a hung job.
-    middleware=[TimeLimit(time_limit=3_600_000), WorkerRuntime(settings, REGISTRY)],
+    middleware=[TimeLimit(time_limit=3_600_000), WorkerRuntime(settings, load_registry(settings.connectors_module))],
 )
 dramatiq.set_broker(broker)
 
