@@ -254,3 +254,27 @@ def test_cleanup_removes_exactly_what_retention_says(stack: Stack, sim: SimAdmin
     left = {r["id"] for r in stack.query("SELECT id FROM sync_jobs")}
     assert left == {ids[("completed", 6)], ids[("failed", 1)], pending["id"]}
     assert stack.query("SELECT count(*) AS n FROM dead_letters")[0]["n"] == 1
+
+
+def test_dead_letters_cli_lists_replays_and_purges(stack: Stack, sim: SimAdmin) -> None:
+    # Given a job dead-lettered for a bad request
+    sim.fault("github", "bad_request", account="cli-user", count=1)
+    conn = stack.connect("github", "cli-user")
+    stack.start_workers(processes=1, threads=2)
+    job = stack.enqueue(conn["id"], sim.today).job
+    stack.wait_status([job["id"]], "failed", timeout=30)
+
+    # When it is listed and replayed from the CLI
+    import json
+
+    listed = json.loads(stack.scheduler("dead-letters", "list", "--provider", "github").stdout)
+    assert [d["jobId"] for d in listed["deadLetters"]] == [str(job["id"])]
+    replayed = json.loads(stack.scheduler("dead-letters", "replay", "--category", "VALIDATION_ERROR").stdout)
+
+    # Then the replay is a new job that completes, and purge removes the letter
+    new_id = replayed["replayed"][0]["jobId"]
+    stack.wait_status([new_id], "completed", timeout=30)
+    assert stack.job(new_id)["trigger"] == "retry"
+    purged = json.loads(stack.scheduler("dead-letters", "purge", "--provider", "github").stdout)
+    assert purged == {"purged": 1}
+    assert stack.scheduler("dead-letters", "explode").returncode == 2

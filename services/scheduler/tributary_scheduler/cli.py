@@ -1,6 +1,6 @@
 """`python -m tributary_scheduler <command>`: exit 0 ok, 1 unhealthy or failed, 2 bad usage.
 
-Commands: migrate, enqueue-due, cleanup, reconcile, health, and loop (local development:
+Commands: migrate, enqueue-due, cleanup, reconcile, health, dead-letters, and loop (local development:
 enqueue-due and reconcile every few seconds, cleanup hourly).
 """
 
@@ -25,6 +25,7 @@ from tributary_common.logs import configure, event, redact
 from tributary_common.migrate import migrate
 from tributary_common.settings import Settings
 
+from . import deadletters_cli
 from .health import check_health
 
 log = logging.getLogger("tributary.scheduler")
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
         "--max-oldest-pending-seconds", type=float, default=3600.0,
         help="unhealthy when a pending job has waited longer (default 3600)",
     )
+    deadletters_cli.add_parser(sub)
     loop = sub.add_parser("loop", help="local development: enqueue-due and reconcile in a loop")
     loop.add_argument("--interval-seconds", type=float, default=5.0)
     loop.add_argument("--iterations", type=int, default=0, help="stop after N rounds (0: never)")
@@ -70,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _guard(lambda: _health(pool, client, args))
         if args.command == "loop":
             return _loop(settings, pool, dispatcher, args)
+        if args.command == "dead-letters":
+            return _guard(lambda: _print(deadletters_cli.run(pool, dispatcher, args)))
         command = COMMANDS[args.command]
         return _guard(lambda: _recorded(pool, args.command, lambda: command(settings, pool, dispatcher, args)))
     finally:
@@ -94,6 +98,11 @@ def _recorded(pool: ConnectionPool, command: str, fn: Callable[[], dict[str, Any
     finally:
         schedule_runs.finished(pool, command, ok)
     print(json.dumps({"command": command, **report}))
+    return OK
+
+
+def _print(report: dict[str, Any]) -> int:
+    print(json.dumps(report))
     return OK
 
 

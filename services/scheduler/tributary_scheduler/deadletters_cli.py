@@ -1,0 +1,67 @@
+"""`tributary-scheduler dead-letters list|replay|purge`: the CLI twin of /api/dead-letters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from typing import Any
+
+import redis
+from psycopg_pool import ConnectionPool
+from tributary_common.dispatch import Dispatcher
+from tributary_common.errors import NotFound
+from tributary_common.ledger import deadletters
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("dead-letters", help="list, replay or purge dead letters")
+    p.add_argument("action", choices=["list", "replay", "purge"])
+    p.add_argument("--id", action="append", type=uuid.UUID, default=[], dest="ids",
+                   help="a dead letter id (repeatable); otherwise the filters select")
+    p.add_argument("--provider")
+    p.add_argument("--category")
+    p.add_argument("--limit", type=int, default=100)
+
+
+def run(pool: ConnectionPool, dispatcher: Dispatcher, args: argparse.Namespace) -> dict[str, Any]:
+    where = deadletters.Filter(provider=args.provider, category=args.category)
+    if args.action == "list":
+        rows = deadletters.page(pool, where, limit=args.limit)
+        return {"deadLetters": [_brief(r) for r in rows]}
+    if args.action == "purge":
+        if args.ids:
+            for letter_id in args.ids:
+                deadletters.delete(pool, letter_id)
+            return {"purged": len(args.ids)}
+        return {"purged": deadletters.purge(pool, where)}
+    ids = deadletters.select_for_replay(pool, where, ids=args.ids or None, limit=args.limit)
+    replayed = []
+    for letter_id in ids:
+        try:
+            done = deadletters.replay(pool, letter_id)
+        except NotFound:
+            continue
+        if done is None:
+            continue
+        job = done.enqueued.job
+        if done.enqueued.needs_send:
+            try:
+                dispatcher.send(job["id"], job["queue"], job["message_id"])
+            except redis.RedisError:
+                pass  # recorded in the ledger; reconcile sends it
+        replayed.append({"deadLetterId": str(letter_id), "jobId": str(job["id"])})
+    return {"replayed": replayed}
+
+
+def _brief(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "jobId": str(row["job_id"]),
+        "provider": row["platform"],
+        "category": row["category"],
+        "error": row["error"],
+        "attempts": row["attempts"],
+        "createdAt": row["created_at"].isoformat(),
+        "replayedAt": row["replayed_at"].isoformat() if row.get("replayed_at") else None,
+    }
