@@ -13,14 +13,14 @@ onto the queue atomically (one Lua call), in due order, so deferred jobs wake in
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import redis
-from dramatiq.message import Message
 
 from . import bands
 
@@ -63,39 +63,62 @@ class Dispatcher:
         return f"{self.namespace}:{queue}{suffix}"
 
     def encode(self, job_id: uuid.UUID, queue: str, message_id: str) -> bytes:
+        """A `dramatiq.Message` as Dramatiq's JSON encoder writes it (its fields, by name)."""
         band = bands.by_queue(queue)
-        message: Message[Any] = Message(
-            queue_name=band.queue,
-            actor_name=band.actor,
-            args=(str(job_id),),
-            kwargs={},
-            options={"redis_message_id": message_id},
-            message_id=message_id,
-        )
-        return message.encode()
+        return json.dumps(
+            {
+                "queue_name": band.queue,
+                "actor_name": band.actor,
+                "args": [str(job_id)],
+                "kwargs": {},
+                "options": {"redis_message_id": message_id},
+                "message_id": message_id,
+                "message_timestamp": int(self.clock() * 1000),
+            },
+            separators=(",", ":"),
+        ).encode()
 
     def send(self, job_id: uuid.UUID, queue: str, message_id: str, delay_seconds: float = 0) -> None:
         self.send_many([Send(job_id, queue, message_id, delay_seconds)])
 
     def send_many(self, sends: Iterable[Send]) -> int:
-        """Send messages in pipelined chunks; raise `redis.RedisError` if Redis is down."""
+        """Send messages, a few commands per chunk; raise `redis.RedisError` if Redis is down.
+
+        Each chunk's hash entries are written before the ids are pushed (one MULTI), so a
+        consumer never pops an id whose message is not there yet.
+        """
         count = 0
-        pipe = self.client.pipeline(transaction=False)
-        now = self.clock()
+        chunk: list[Send] = []
         for item in sends:
+            chunk.append(item)
+            count += 1
+            if len(chunk) == CHUNK:
+                self._send_chunk(chunk)
+                chunk = []
+        if chunk:
+            self._send_chunk(chunk)
+        return count
+
+    def _send_chunk(self, chunk: list[Send]) -> None:
+        now = self.clock()
+        ready: dict[str, dict[str, bytes]] = defaultdict(dict)
+        delayed: dict[str, dict[str, bytes]] = defaultdict(dict)
+        due: dict[str, dict[str, int]] = defaultdict(dict)
+        for item in chunk:
             data = self.encode(item.job_id, item.queue, item.message_id)
             if item.delay_seconds > 0:
-                due_ms = int((now + item.delay_seconds) * 1000)
-                pipe.hset(self.key(item.queue, ".delayed.msgs"), item.message_id, data)
-                pipe.zadd(self.key(item.queue, ".delayed"), {item.message_id: due_ms})
+                delayed[item.queue][item.message_id] = data
+                due[item.queue][item.message_id] = int((now + item.delay_seconds) * 1000)
             else:
-                pipe.hset(self.key(item.queue, ".msgs"), item.message_id, data)
-                pipe.rpush(self.key(item.queue), item.message_id)
-            count += 1
-            if count % CHUNK == 0:
-                pipe.execute()
+                ready[item.queue][item.message_id] = data
+        pipe = self.client.pipeline(transaction=True)
+        for queue, messages in ready.items():
+            pipe.hset(self.key(queue, ".msgs"), mapping=messages)  # type: ignore[arg-type]
+            pipe.rpush(self.key(queue), *messages)
+        for queue, messages in delayed.items():
+            pipe.hset(self.key(queue, ".delayed.msgs"), mapping=messages)  # type: ignore[arg-type]
+            pipe.zadd(self.key(queue, ".delayed"), due[queue])  # type: ignore[arg-type]
         pipe.execute()
-        return count
 
     def promote_due(self, limit: int = 500) -> int:
         """Move due delayed messages onto their queues; return how many moved."""

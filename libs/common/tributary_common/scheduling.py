@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -51,15 +52,23 @@ def enqueue_due(
     """
     report = EnqueueReport()
     day = sync_date or today_utc()
-    while True:
-        found = jobs.enqueue_due(pool, sync_date=day, limit=batch, everything=everything)
-        report.enqueued += len(found.jobs)
-        report.skipped += found.due - len(found.jobs)
-        dispatcher.send_many(Send(job_id, "sync.scheduled", mid) for job_id, mid in found.jobs)
-        # With `everything`, each connection's due time moves forward, so a second pass
-        # would pick the same rows again: one pass over all of them is the whole run.
-        if found.due < batch or everything:
-            return report
+    # Batch n's messages go out while batch n+1's rows are written: the ledger and Redis
+    # work overlap, and a batch is only sent once its transaction has committed.
+    with ThreadPoolExecutor(1, thread_name_prefix="enqueue-send") as sender:
+        sending: Future[int] | None = None
+        while True:
+            found = jobs.enqueue_due(pool, sync_date=day, limit=batch, everything=everything)
+            report.enqueued += len(found.jobs)
+            report.skipped += found.due - len(found.jobs)
+            if sending is not None:
+                sending.result()
+            sends = [Send(job_id, "sync.scheduled", mid) for job_id, mid in found.jobs]
+            sending = sender.submit(dispatcher.send_many, sends)
+            # With `everything`, each connection's due time moves forward, so a second
+            # pass would pick the same rows again: one pass over all of them is the run.
+            if found.due < batch or everything:
+                sending.result()
+                return report
 
 
 @dataclass
