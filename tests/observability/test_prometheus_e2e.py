@@ -256,6 +256,23 @@ def test_every_panel_and_rule_returns_data_that_agrees_with_the_ledger(
                     problems.append(f"alert {rule['alert']}: signal has no data: {signal}")
         assert not problems, "\n".join(problems)
 
+    # and the workers' job events were JSON lines with job id, provider and category, and
+    # no access token reached the workers' or the api's logs
+    worker_lines = [
+        json.loads(line) for line in stack.worker_log().splitlines() if line.startswith("{")
+    ]
+    job_events = [line for line in worker_lines if str(line["event"]).startswith("job.")]
+    assert {"job.claimed", "job.completed", "job.failed", "job.retried", "job.deferred"} <= {
+        str(line["event"]) for line in job_events
+    }
+    for line in job_events:
+        assert {"job_id", "provider", "category"} <= line.keys(), line
+        assert line["provider"] == "github"
+    assert all(line["category"] for line in job_events if line["event"] == "job.failed")
+    logs = stack.worker_log() + (stack.tmp / "api.log").read_text()
+    for row in stack.query("SELECT access_token FROM connections"):
+        assert row["access_token"] not in logs
+
 
 def test_alert_signals_split_thresholds_and_set_operators() -> None:
     expr = (

@@ -1,7 +1,9 @@
 """Structured logs: one JSON object per line, with job id, provider and category on job events.
 
 Logging never crashes the host: a field that cannot be serialised is logged as its repr.
-Secrets never reach a log line: nothing here logs tokens, and `redact` masks URLs' passwords.
+Secrets never reach a log line: nothing here logs tokens, and `redact` masks URLs'
+passwords, secret query parameters (``access_token=``, as Graph APIs take them) and bearer
+tokens in the message, every string field and exception text.
 """
 
 from __future__ import annotations
@@ -14,12 +16,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+_SECRETS = (
+    (re.compile(r"(://[^:/@\s]+:)[^@\s]+@"), r"\1***@"),
+    (
+        re.compile(
+            r"([?&](?:access_token|token|api_key|key|client_secret|password|sig)=)[^&\s\"']+",
+            re.IGNORECASE,
+        ),
+        r"\1***",
+    ),
+    (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1***"),
+)
 
 
 def redact(text: str) -> str:
-    """Mask the password part of any URL in ``text``."""
-    return _URL_PASSWORD.sub(r"\1***@", text)
+    """Mask URL passwords, secret query parameters and bearer tokens in ``text``."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,7 +46,7 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
-                payload[key] = value
+                payload[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             payload["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(payload, default=repr)
@@ -47,6 +61,13 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
 
 
+#: Keys every ``job.*`` event carries (null when not applicable), so a log query can
+#: always filter job events on them.
+JOB_EVENT_KEYS = ("job_id", "provider", "category")
+
+
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``name`` with ``fields`` as top-level JSON keys."""
+    if name.startswith("job."):
+        fields = {**dict.fromkeys(JOB_EVENT_KEYS), **fields}
     logger.log(level, name, extra={k: v for k, v in fields.items() if k not in _RESERVED})
