@@ -20,7 +20,6 @@ import psycopg
 import pytest
 import redis
 from psycopg_pool import ConnectionPool
-from tools.localstack import services as localstack
 from tributary_api.app import create_app, make_redis
 from tributary_api.deps import ApiDeps
 from tributary_common.db import open_pool
@@ -31,6 +30,7 @@ from tributary_common.settings import DEFAULT_BASE_URLS, Settings
 from tributary_worker.providers import REGISTRY
 
 from tests.support.simulator import SimAdmin, sim, simulator_server
+from tools.localstack import services as localstack
 
 __all__ = ["sim", "simulator_server"]
 
@@ -54,7 +54,9 @@ class Api:
     def pool(self) -> ConnectionPool:
         return self.deps.pool
 
-    def call(self, method: str, path: str, token: str = API_TOKEN, **kw: Any) -> falcon.testing.Result:
+    def call(
+        self, method: str, path: str, token: str = API_TOKEN, **kw: Any
+    ) -> falcon.testing.Result:
         headers = {**auth(token), **kw.pop("headers", {})}
         return self.client.simulate_request(method, path, headers=headers, **kw)
 
@@ -102,9 +104,7 @@ def make_settings(database_url: str, redis_url: str, namespace: str, **kw: Any) 
     )
 
 
-def build_api(
-    settings: Settings, pool: ConnectionPool, client: redis.Redis, **kw: Any
-) -> Api:
+def build_api(settings: Settings, pool: ConnectionPool, client: redis.Redis, **kw: Any) -> Api:
     deps = ApiDeps(
         settings=settings,
         pool=pool,
@@ -127,7 +127,11 @@ def pool(database_url: str) -> Iterator[ConnectionPool]:
 
 @pytest.fixture
 def api(
-    database_url: str, redis_url: str, namespace: str, redis_client: redis.Redis, pool: ConnectionPool
+    database_url: str,
+    redis_url: str,
+    namespace: str,
+    redis_client: redis.Redis,
+    pool: ConnectionPool,
 ) -> Api:
     return build_api(make_settings(database_url, redis_url, namespace), pool, redis_client)
 
@@ -212,13 +216,23 @@ def live(
         "GUNICORN_ACCESS_LOG": "",
         "LOG_LEVEL": "WARNING",
     }
-    env["TRIBUTARY_GITHUB_BASE_URL"] = f"{simulator_server.url}/github"
+    for provider in DEFAULT_BASE_URLS:
+        env[f"TRIBUTARY_{provider.upper()}_BASE_URL"] = f"{simulator_server.url}/{provider}"
     log = tmp / "gunicorn.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "python:tributary_api.gunicorn_conf",
-             "tributary_api.app:get_app()"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "python:tributary_api.gunicorn_conf",
+                "tributary_api.app:get_app()",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_ready(f"http://{url}", proc, log)

@@ -12,7 +12,7 @@ from tributary_common.ledger import jobs
 from .conftest import Api, build_api, today
 
 
-def manual(api: Api, user: str = "u1", provider: str = "github", **kw: object):  # noqa: ANN201
+def manual(api: Api, user: str = "u1", provider: str = "github", **kw: object):
     return api.post("/api/sync/manual", json={"userId": user, "provider": provider, **kw})
 
 
@@ -38,7 +38,12 @@ def test_manual_records_sends_and_deduplicates(api: Api, namespace: str) -> None
 def test_manual_raises_a_pending_scheduled_job(api: Api, namespace: str) -> None:
     # Given a pending scheduled job for today
     row = api.connect("u1")
-    scheduled = jobs.enqueue(api.pool, connection_id=row["id"], sync_date=date.fromisoformat(today()), trigger="scheduled")
+    scheduled = jobs.enqueue(
+        api.pool,
+        connection_id=row["id"],
+        sync_date=date.fromisoformat(today()),
+        trigger="scheduled",
+    )
 
     # When the user asks for a manual sync of the same day
     result = manual(api)
@@ -58,8 +63,14 @@ def test_manual_errors(api: Api) -> None:
     assert reauth.status_code == 409 and "re-authorisation" in reauth.json["message"]
     api.sql("UPDATE connections SET status = 'paused' WHERE id = %s", row["id"])
     assert manual(api).status_code == 409
-    for bad in ({"syncDate": "2024-13-01"}, {"syncDate": "20240101"}, {"syncDate": "2999-01-01"},
-                {"campaignIds": "c1"}, {"provider": "orkut"}, {"extra": True}):
+    for bad in (
+        {"syncDate": "2024-13-01"},
+        {"syncDate": "20240101"},
+        {"syncDate": "2999-01-01"},
+        {"campaignIds": "c1"},
+        {"provider": "orkut"},
+        {"extra": True},
+    ):
         result = manual(api, **bad)
         assert result.status_code == 400, bad
         assert result.json["field"] in {"syncDate", "campaignIds", "provider", "extra"}
@@ -68,10 +79,16 @@ def test_manual_errors(api: Api) -> None:
 def test_queue_position_follows_band_then_age(api: Api) -> None:
     # Given pending jobs on the retry, scheduled and manual bands, oldest first
     day = date.fromisoformat(today())
-    retry_job = jobs.enqueue(api.pool, connection_id=api.connect("r")["id"], sync_date=day, trigger="retry").job
-    api.sql("UPDATE sync_jobs SET priority = 10, queue = 'sync.retry' WHERE id = %s", retry_job["id"])
+    retry_job = jobs.enqueue(
+        api.pool, connection_id=api.connect("r")["id"], sync_date=day, trigger="retry"
+    ).job
+    api.sql(
+        "UPDATE sync_jobs SET priority = 10, queue = 'sync.retry' WHERE id = %s", retry_job["id"]
+    )
     scheduled = [
-        jobs.enqueue(api.pool, connection_id=api.connect(f"s{i}")["id"], sync_date=day, trigger="scheduled").job
+        jobs.enqueue(
+            api.pool, connection_id=api.connect(f"s{i}")["id"], sync_date=day, trigger="scheduled"
+        ).job
         for i in range(2)
     ]
     api.connect("m1")
@@ -83,15 +100,32 @@ def test_queue_position_follows_band_then_age(api: Api) -> None:
 
     # Then the manual ones go first (in age order), then scheduled, then retry
     assert (m1["queuePosition"], m2["queuePosition"]) == (0, 1)
-    status = {u: api.get("/api/sync/status", params={"userId": u, "provider": "github"}).json
-              for u in ("m1", "m2", "s0", "s1", "r")}
-    assert [status[u]["queue"]["queuePosition"] for u in ("m1", "m2", "s0", "s1", "r")] == [0, 1, 2, 3, 4]
+    status = {
+        u: api.get("/api/sync/status", params={"userId": u, "provider": "github"}).json
+        for u in ("m1", "m2", "s0", "s1", "r")
+    }
+    assert [status[u]["queue"]["queuePosition"] for u in ("m1", "m2", "s0", "s1", "r")] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert status["s1"]["queue"] | {"queuePosition": None} == {
-        "isActive": True, "queuePosition": None, "jobId": str(scheduled[1]["id"]), "waiting": 5, "active": 0,
+        "isActive": True,
+        "queuePosition": None,
+        "jobId": str(scheduled[1]["id"]),
+        "waiting": 5,
+        "active": 0,
     }
     # And a job that starts running is at position 0
     api.sql("UPDATE sync_jobs SET status = 'processing' WHERE id = %s", retry_job["id"])
-    assert api.get("/api/sync/status", params={"userId": "r", "provider": "github"}).json["queue"]["queuePosition"] == 0
+    assert (
+        api.get("/api/sync/status", params={"userId": "r", "provider": "github"}).json["queue"][
+            "queuePosition"
+        ]
+        == 0
+    )
 
 
 def test_user_status_lists_recent_syncs_of_that_user_only(api: Api) -> None:

@@ -15,6 +15,7 @@ from tributary_common.connectors import ConnectorRegistry
 from tributary_common.dispatch import Dispatcher
 from tributary_common.errors import ConfigError
 from tributary_common.logs import configure
+from tributary_common.metrics_collector import build_collector
 from tributary_common.ratelimit import build_limiter
 from tributary_common.settings import Settings
 
@@ -73,16 +74,6 @@ def load_registry(target: str) -> ConnectorRegistry:
     return registry
 
 
-def load_collectors(deps: ApiDeps) -> list[Any]:
-    """The scrape-time queue/ledger collector from libs/common, when that module is present."""
-    try:
-        module = importlib.import_module("tributary_common.metrics_collector")
-    except ImportError:
-        return []
-    factory = getattr(module, "build_collector", None)
-    return [] if factory is None else [factory(deps.pool, deps.dispatcher)]
-
-
 def make_redis(url: str) -> redis.Redis:
     """A client that fails fast: one quick retry, so an outage costs a request milliseconds."""
     return redis.Redis.from_url(
@@ -108,5 +99,5 @@ def get_app() -> falcon.App:
         registry=load_registry(settings.connectors_module),
         multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
     )
-    deps.collectors.extend(load_collectors(deps))
+    deps.collectors.append(build_collector(deps.pool, deps.dispatcher, deps.limiter))
     return create_app(deps)

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import falcon
+import psycopg
 import redis
 from tributary_common.errors import Conflict, LedgerUnavailable, NotFound
 from tributary_common.logs import event
@@ -72,6 +73,13 @@ def _redis_down(
     resp.set_header("Retry-After", "5")
 
 
+def _bad_value(
+    req: falcon.Request, resp: falcon.Response, ex: psycopg.DataError, params: Any
+) -> None:
+    # Input the validators let through but PostgreSQL refuses (out-of-range values).
+    _render(resp, 400, "invalid_value", f"a value was refused by the database: {type(ex).__name__}")
+
+
 def _http_error(
     req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: Any
 ) -> None:
@@ -96,3 +104,4 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(Conflict, _conflict)
     app.add_error_handler(LedgerUnavailable, _ledger_down)
     app.add_error_handler(redis.RedisError, _redis_down)
+    app.add_error_handler(psycopg.DataError, _bad_value)

@@ -23,6 +23,8 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 60)
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 30)
 keepalive = 5
+# Ids in query strings are up to 200 characters, which percent-encode to ~2.4 kB each.
+limit_request_line = 8190
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 0)

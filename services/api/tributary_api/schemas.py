@@ -9,7 +9,10 @@ from tributary_common.settings import PROVIDERS
 
 Schema = dict[str, Any]
 
-ID = {"type": "string", "minLength": 1, "maxLength": 200}
+#: Ids: no control characters (PostgreSQL text cannot hold NUL; logs should not hold the rest).
+ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
+#: Tokens travel in HTTP headers: visible ASCII only (RFC 6750's b64token is a subset).
+TOKEN = {"type": "string", "minLength": 1, "maxLength": 8192, "pattern": "^[\\x21-\\x7e]+$"}
 PROVIDER = {"type": "string", "enum": list(PROVIDERS)}
 CATEGORY = {"type": "string", "enum": [c.value for c in ErrorCategory]}
 DATE = {"type": "string", "format": "date"}
@@ -36,7 +39,7 @@ CONNECTION_CREATE = obj(
         "userId": ID,
         "provider": PROVIDER,
         "accountId": ID,
-        "accessToken": {"type": "string", "minLength": 1, "maxLength": 8192},
+        "accessToken": TOKEN,
         "private": {"type": "boolean"},
         "syncIntervalMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
     },
@@ -47,7 +50,7 @@ CONNECTION_PATCH = obj(
     {
         "private": {"type": "boolean"},
         "paused": {"type": "boolean"},
-        "accessToken": {"type": "string", "minLength": 1, "maxLength": 8192},
+        "accessToken": TOKEN,
         "syncIntervalMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
     },
     [],

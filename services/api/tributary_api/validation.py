@@ -2,7 +2,7 @@
 
 Schemas are plain dicts (``type``, ``properties``, ``required``, ``additionalProperties``,
 ``enum``, ``format: date|uuid``, ``minLength``/``maxLength``, ``minimum``/``maximum``,
-``items``/``minItems``/``maxItems``), so what `/openapi.json` promises is exactly what
+``pattern``, ``items``/``minItems``/``maxItems``), so what `/openapi.json` promises is exactly what
 is enforced. Every failure is an `ApiError` (400) naming the offending field.
 """
 
@@ -44,6 +44,10 @@ def _check_string(value: str, schema: Mapping[str, Any], where: str) -> None:
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         raise ApiError(
             400, "invalid_field", f"{where} is longer than {schema['maxLength']}", field=where
+        )
+    if "pattern" in schema and not re.search(schema["pattern"], value):
+        raise ApiError(
+            400, "invalid_field", f"{where} contains characters not allowed", field=where
         )
     fmt = schema.get("format")
     try:

@@ -1,0 +1,109 @@
+"""Auth on every route, health, metrics, and the OpenAPI document matching the routes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+from tributary_api.openapi import document
+
+from .conftest import API_TOKEN, CRON_SECRET, Api, build_api
+
+OPEN = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+IDS = {
+    "{connection_id}": str(uuid.uuid4()),
+    "{job_id}": str(uuid.uuid4()),
+    "{letter_id}": str(uuid.uuid4()),
+    "{user_id}": "u1",
+}
+
+
+def operations() -> list[tuple[str, str]]:
+    found = []
+    for template, methods in document()["paths"].items():
+        path = template
+        for name, value in IDS.items():
+            path = path.replace(name, value)
+        found += [(method.upper(), path) for method in methods if template not in OPEN]
+    return found
+
+
+@pytest.mark.parametrize(("method", "path"), operations())
+def test_every_protected_route_needs_its_own_secret(api: Api, method: str, path: str) -> None:
+    cron = path.startswith("/api/cron/")
+    right, wrong = (CRON_SECRET, API_TOKEN) if cron else (API_TOKEN, CRON_SECRET)
+    for headers in (
+        {},
+        {"Authorization": f"Bearer {wrong}"},
+        {"Authorization": f"Basic {right}"},
+        {"Authorization": f"Bearer {right}x"},
+        {"Authorization": "Bearer"},
+    ):
+        result = api.client.simulate_request(method, path, headers=headers)
+        assert result.status_code == 401, (headers, result.json)
+        assert result.json["error"] == "unauthorized" and right not in result.text
+        assert result.headers["www-authenticate"].startswith("Bearer")
+    authorised = api.client.simulate_request(
+        method, path, headers={"Authorization": f"Bearer {right}"}
+    )
+    assert authorised.status_code != 401
+
+
+def test_no_secret_configured_fails_closed(api: Api) -> None:
+    settings = replace(api.deps.settings, api_token="", cron_secret="")
+    bare = build_api(settings, api.pool, api.deps.redis)
+    for path in ("/api/sync/status", "/api/cron/sync-all"):
+        result = bare.client.simulate_post(path, headers={"Authorization": "Bearer "})
+        assert result.status_code == 401 and result.json["error"] == "auth_not_configured"
+    assert bare.client.simulate_get("/healthz").status_code == 200
+
+
+def test_health_readiness_metrics(api: Api) -> None:
+    assert api.client.simulate_get("/healthz").json == {"status": "ok"}
+    ready = api.client.simulate_get("/readyz")
+    assert ready.status_code == 200 and ready.json == {
+        "ready": True,
+        "checks": {"postgres": "ok", "redis": "ok"},
+    }
+    api.get("/api/sync/status")
+    api.get("/nope")
+    text = api.client.simulate_get("/metrics").text
+    assert (
+        'tributary_http_requests_total{method="GET",route="/api/sync/status",status_class="2xx"}'
+        in text
+    )
+    assert 'route="unmatched"' in text and "tributary_http_request_duration_seconds_bucket" in text
+
+
+def test_unknown_routes_and_methods_answer_json(api: Api) -> None:
+    missing = api.get("/api/nothing-here")
+    assert missing.status_code == 404 and missing.json["error"]
+    wrong_method = api.call("PUT", "/api/sync/manual")
+    assert wrong_method.status_code == 405 and wrong_method.json["error"]
+
+
+def test_openapi_lists_exactly_the_routes(api: Api) -> None:
+    doc = api.client.simulate_get("/openapi.json").json
+    assert doc["openapi"].startswith("3.1")
+    served = {route.uri_template for route in _routes(api)}
+    assert set(doc["paths"]) == served
+    for template, methods in doc["paths"].items():
+        resource = next(r.resource for r in _routes(api) if r.uri_template == template)
+        declared = {m for m in methods}
+        implemented = {
+            m for m in ("get", "post", "patch", "delete", "put") if hasattr(resource, f"on_{m}")
+        }
+        assert declared == implemented, template
+
+
+def _routes(api: Api) -> list:  # type: ignore[type-arg]
+    app = api.client.app
+    found = []
+    stack = list(app._router._roots)
+    while stack:
+        node = stack.pop()
+        if node.resource is not None:
+            found.append(node)
+        stack.extend(node.children)
+    return found
