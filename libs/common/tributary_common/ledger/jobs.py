@@ -174,24 +174,18 @@ def _attempt(conn: psycopg.Connection, job: dict[str, Any], end: AttemptEnd, num
 
 
 def complete(pool: ConnectionPool, job_id: uuid.UUID, end: AttemptEnd) -> dict[str, Any] | None:
-    """Mark the job completed; None when this worker no longer held it."""
+    """Mark the job completed (with its attempt row); None when this worker no longer held it."""
     with transaction(pool) as conn:
-        row = conn.execute(
+        return conn.execute(
             Q["complete"],
             {
                 "id": job_id,
                 "owner": end.owner,
+                "started_at": end.started_at,
                 "records": end.records,
                 "duration_ms": end.duration_ms,
             },
         ).fetchone()
-        if row is not None:
-            _attempt(conn, row, end, row["attempts"])
-            conn.execute(
-                "UPDATE connections SET last_synced_at = now(), updated_at = now() WHERE id = %s",
-                (row["connection_id"],),
-            )
-        return row
 
 
 def back_to_pending(

@@ -86,13 +86,25 @@ WHERE id = ANY(%(ids)s) AND lease_owner = %(owner)s AND status = 'processing'
 RETURNING id
 
 -- name: complete
-UPDATE sync_jobs
-SET status = 'completed', completed_at = now(), attempts = attempts + 1,
-    records_synced = records_synced + %(records)s, duration_ms = %(duration_ms)s,
-    error = NULL, error_category = NULL, not_before = NULL,
-    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
-RETURNING *
+-- One round trip: the job, its attempt row and the connection's last sync time.
+WITH done AS (
+    UPDATE sync_jobs
+    SET status = 'completed', completed_at = now(), attempts = attempts + 1,
+        records_synced = records_synced + %(records)s, duration_ms = %(duration_ms)s,
+        error = NULL, error_category = NULL, not_before = NULL,
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+    WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
+    RETURNING *
+), attempt AS (
+    INSERT INTO sync_attempts (job_id, attempt, worker, started_at, outcome, records_synced,
+                               duration_ms)
+    SELECT id, attempts, %(owner)s, %(started_at)s, 'completed', %(records)s, %(duration_ms)s
+    FROM done
+), synced AS (
+    UPDATE connections c SET last_synced_at = now(), updated_at = now()
+    FROM done WHERE c.id = done.connection_id
+)
+SELECT * FROM done
 
 -- name: back_to_pending
 -- Deferral (attempts untouched) and shutdown release: the job waits for its next message.
