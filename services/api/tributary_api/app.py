@@ -30,12 +30,11 @@ from .runner import RunnerHolder
 
 def create_app(deps: ApiDeps) -> falcon.App:
     """Build the Falcon app on the given collaborators."""
-    app = falcon.App(
-        middleware=[
-            RequestMetrics(),
-            BearerAuth(deps.settings.api_token, deps.settings.cron_secret),
-        ]
-    )
+    middleware: list[Any] = [
+        RequestMetrics(),
+        BearerAuth(deps.settings.api_token, deps.settings.cron_secret),
+    ]
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
     runners = RunnerHolder(deps)

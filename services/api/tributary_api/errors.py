@@ -86,7 +86,7 @@ def _http_error(
     code = (ex.title or "error").lower().replace(" ", "_")
     message = ex.description or ex.title or "error"
     _render(resp, ex.status_code, code, message)
-    for name, value in (ex.headers or {}).items():
+    for name, value in dict(ex.headers or {}).items():
         resp.set_header(name, value)
 
 

@@ -15,7 +15,7 @@ from ..validation import query, validate
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-PARAMS = {
+PARAMS: dict[str, dict[str, Any]] = {
     "from": {"schema": schemas.DATE},
     "to": {"schema": schemas.DATE},
     "visibility": {"schema": {"type": "string", "enum": ["public", "all"]}},

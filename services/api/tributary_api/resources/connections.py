@@ -13,8 +13,8 @@ from ..errors import ApiError
 from ..validation import query, read_json
 from .common import parse_id, scoped
 
-USER_SCOPE = {"userId": {"schema": schemas.ID}}
-LIST_PARAMS = {"userId": {"schema": schemas.ID, "required": True}}
+USER_SCOPE: dict[str, dict[str, Any]] = {"userId": {"schema": schemas.ID}}
+LIST_PARAMS: dict[str, dict[str, Any]] = {"userId": {"schema": schemas.ID, "required": True}}
 
 
 class ConnectionCollection:

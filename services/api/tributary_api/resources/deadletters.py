@@ -19,18 +19,18 @@ from ..errors import ApiError
 from ..validation import query, read_json
 from .common import parse_id
 
-FILTER_PARAMS = {
+FILTER_PARAMS: dict[str, dict[str, Any]] = {
     "provider": {"schema": schemas.PROVIDER},
     "category": {"schema": schemas.CATEGORY},
     "userId": {"schema": schemas.ID},
 }
-LIST_PARAMS = {
+LIST_PARAMS: dict[str, dict[str, Any]] = {
     **FILTER_PARAMS,
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 500}},
     "cursor": {"schema": {"type": "string", "maxLength": 200}},
     "includeReplayed": {"schema": {"type": "boolean"}},
 }
-PURGE_PARAMS = {
+PURGE_PARAMS: dict[str, dict[str, Any]] = {
     **FILTER_PARAMS,
     "replayedOnly": {"schema": {"type": "boolean"}},
     "all": {"schema": {"type": "boolean"}},

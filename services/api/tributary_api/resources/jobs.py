@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 from tributary_common.ledger import jobs
 
@@ -10,7 +12,7 @@ from ..deps import ApiDeps
 from ..validation import query
 from .common import parse_id, scoped
 
-PARAMS = {"userId": {"schema": schemas.ID}}
+PARAMS: dict[str, dict[str, Any]] = {"userId": {"schema": schemas.ID}}
 
 
 class JobItem:

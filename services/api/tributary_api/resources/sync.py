@@ -15,7 +15,10 @@ from ..enqueue import enqueue_and_send
 from ..errors import ApiError
 from ..validation import query, read_json
 
-STATUS_PARAMS = {"userId": {"schema": schemas.ID}, "provider": {"schema": schemas.PROVIDER}}
+STATUS_PARAMS: dict[str, dict[str, Any]] = {
+    "userId": {"schema": schemas.ID},
+    "provider": {"schema": schemas.PROVIDER},
+}
 
 
 class ManualSync:
