@@ -28,6 +28,7 @@ METRIC_CONSTRUCTORS = {
     "Summary",
     "Info",
     "Enum",
+    "ScrapeMetric",
     "CounterMetricFamily",
     "GaugeMetricFamily",
     "HistogramMetricFamily",

@@ -105,6 +105,7 @@ TRIBUTARY_RECONCILE_GRACE_SECONDS: {{ $c.reconcileGraceSeconds | toString | quot
 TRIBUTARY_SYNC_INTERVAL_MINUTES: {{ int64 $c.syncIntervalMinutes | quote }}
 TRIBUTARY_MAX_BODY_BYTES: {{ int64 $c.maxBodyBytes | quote }}
 TRIBUTARY_METRICS_PORT: {{ int64 $c.metricsPort | quote }}
+TRIBUTARY_CONNECTORS_MODULE: {{ $c.connectorsModule | quote }}
 {{- range $provider, $p := .Values.providers }}
 {{- if $p.baseUrl }}
 TRIBUTARY_{{ upper $provider }}_BASE_URL: {{ $p.baseUrl | quote }}
