@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -42,7 +41,7 @@ MANUAL_SAMPLES = int(os.environ.get("BENCH_MANUAL_SAMPLES", "200"))
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _env(database_url: str, redis_url: str, namespace: str) -> dict[str, str]:
@@ -62,8 +61,9 @@ def _env(database_url: str, redis_url: str, namespace: str) -> dict[str, str]:
 
 
 def _start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -91,10 +91,25 @@ def raw_dramatiq(redis_url: str) -> float:
     broker = RedisBroker(client=client, namespace=namespace)
     broker.declare_queue("bench.raw")
     for i in range(NOOP_JOBS):
-        broker.enqueue(Message(queue_name="bench.raw", actor_name="noop", args=(str(i),), kwargs={}, options={}))
+        broker.enqueue(
+            Message(
+                queue_name="bench.raw", actor_name="noop", args=(str(i),), kwargs={}, options={}
+            )
+        )
     env = _env("postgresql://unused/none", redis_url, namespace)
-    proc = _start([sys.executable, "-m", "dramatiq", "bench.raw_dramatiq", "--processes", str(PROCESSES),
-                   "--threads", str(THREADS)], env)
+    proc = _start(
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "bench.raw_dramatiq",
+            "--processes",
+            str(PROCESSES),
+            "--threads",
+            str(THREADS),
+        ],
+        env,
+    )
     try:
         while int(client.get(f"{namespace}:done") or 0) < NOOP_JOBS:
             time.sleep(0.2)
@@ -112,7 +127,9 @@ def noop_pipeline(database_url: str, redis_url: str) -> float:
     client = redis.Redis.from_url(redis_url)
     _insert_connections(pool, NOOP_JOBS, "noop-")
     scheduling.enqueue_due(pool, Dispatcher(client, namespace), everything=True)
-    proc = _start([sys.executable, "-m", "tributary_worker"], _env(database_url, redis_url, namespace))
+    proc = _start(
+        [sys.executable, "-m", "tributary_worker"], _env(database_url, redis_url, namespace)
+    )
     try:
         while True:
             with transaction(pool) as conn:
@@ -159,14 +176,20 @@ def manual_pickup(database_url: str, redis_url: str) -> tuple[list[float], list[
     scheduling.enqueue_due(pool, dispatcher, everything=True)
     _insert_connections(pool, MANUAL_SAMPLES, "vip-")
     with transaction(pool) as conn:
-        vips = [r["id"] for r in conn.execute("SELECT id FROM connections WHERE user_id LIKE 'vip-%%'")]
-    proc = _start([sys.executable, "-m", "tributary_worker"], _env(database_url, redis_url, namespace))
+        vips = [
+            r["id"] for r in conn.execute("SELECT id FROM connections WHERE user_id LIKE 'vip-%%'")
+        ]
+    proc = _start(
+        [sys.executable, "-m", "tributary_worker"], _env(database_url, redis_url, namespace)
+    )
     rss: list[int] = []
     try:
         time.sleep(3)  # workers booted and draining the scheduled backlog
         job_ids = []
         for conn_id in vips:
-            result = jobs.enqueue(pool, connection_id=conn_id, sync_date=scheduling.today_utc(), trigger="manual")
+            result = jobs.enqueue(
+                pool, connection_id=conn_id, sync_date=scheduling.today_utc(), trigger="manual"
+            )
             dispatcher.send(result.job["id"], result.job["queue"], result.job["message_id"])
             job_ids.append(result.job["id"])
             time.sleep(0.05)
@@ -177,7 +200,8 @@ def manual_pickup(database_url: str, redis_url: str) -> tuple[list[float], list[
             with transaction(pool) as conn:
                 rows = conn.execute(
                     "SELECT extract(epoch FROM started_at - created_at) AS wait, status FROM sync_jobs"
-                    " WHERE id = ANY(%s)", (job_ids,),
+                    " WHERE id = ANY(%s)",
+                    (job_ids,),
                 ).fetchall()
             if all(r["status"] == "completed" for r in rows):
                 break
@@ -218,7 +242,8 @@ def main() -> int:
         f"| manual pickup with {WAITING:,} scheduled waiting, p50 | {p50:.1f} ms | |",
         f"| manual pickup, p99 ({len(waits)} samples) | **{p99:.1f} ms** | ≤ 100 ms |",
         f"| worker RSS per process (parent + {PROCESSES} workers) | "
-        + ", ".join(f"{r / 2**20:.0f} MiB" for r in rss) + " | |",
+        + ", ".join(f"{r / 2**20:.0f} MiB" for r in rss)
+        + " | |",
         "",
     ]
     out = ROOT / "bench" / "results"

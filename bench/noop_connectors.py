@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from tributary_common.connectors import ConnectionInfo, ConnectorRegistry, ProviderConfig, SyncContext
+from tributary_common.connectors import (
+    ConnectionInfo,
+    ConnectorRegistry,
+    ProviderConfig,
+    SyncContext,
+)
 from tributary_common.errors import ProviderError
 
 

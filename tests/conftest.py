@@ -15,8 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from tools.localstack import services as localstack
 from tributary_common.migrate import migrate
+
+from tools.localstack import services as localstack
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

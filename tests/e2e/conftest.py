@@ -6,11 +6,15 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.stack import Stack
-from tests.support.simulator import SimAdmin, sim, simulator_server  # noqa: F401
+from tests.support.simulator import SimAdmin, sim, simulator_server
+
+__all__ = ["sim", "simulator_server"]
 
 
 @pytest.fixture
-def stack(database_url: str, redis_url: str, namespace: str, sim: SimAdmin, tmp_path: Path) -> Iterator[Stack]:
+def stack(
+    database_url: str, redis_url: str, namespace: str, sim: SimAdmin, tmp_path: Path
+) -> Iterator[Stack]:
     s = Stack(database_url, redis_url, namespace, sim.url, tmp_path)
     yield s
     s.close()

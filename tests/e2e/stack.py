@@ -25,7 +25,14 @@ from tributary_common.settings import PROVIDERS
 ROOT = Path(__file__).resolve().parents[2]
 PYTHONPATH = os.pathsep.join(
     str(ROOT / p)
-    for p in ("libs/common", "services/api", "services/worker", "services/scheduler", "tools/simulator", ".")
+    for p in (
+        "libs/common",
+        "services/api",
+        "services/worker",
+        "services/scheduler",
+        "tools/simulator",
+        ".",
+    )
 )
 
 
@@ -75,7 +82,9 @@ class Stack:
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.redis, self.namespace)
 
-    def start_workers(self, processes: int = 2, threads: int = 2, **env: str) -> subprocess.Popen[bytes]:
+    def start_workers(
+        self, processes: int = 2, threads: int = 2, **env: str
+    ) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "tributary_worker"],
@@ -94,12 +103,18 @@ class Stack:
         return proc
 
     def worker_log(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp.glob("worker-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.tmp.glob("worker-*.log"))
+        )
 
     def scheduler(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "tributary_scheduler", *args],
-            env=self.env, capture_output=True, text=True, timeout=120, check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     def stop_workers(self, sig: int = signal.SIGTERM, timeout: float = 40) -> None:
@@ -123,7 +138,9 @@ class Stack:
 
     # Ledger helpers -------------------------------------------------------------------
 
-    def connect(self, provider: str = "github", account: str | None = None, **kw: Any) -> dict[str, Any]:
+    def connect(
+        self, provider: str = "github", account: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
         return connections.create(
             self.pool,
             user_id=kw.pop("user_id", f"user-{uuid.uuid4().hex[:8]}"),
@@ -133,8 +150,12 @@ class Stack:
             **kw,
         )
 
-    def enqueue(self, connection_id: uuid.UUID, sync_date: date, trigger: str = "manual", send: bool = True) -> jobs.Enqueued:
-        result = jobs.enqueue(self.pool, connection_id=connection_id, sync_date=sync_date, trigger=trigger)
+    def enqueue(
+        self, connection_id: uuid.UUID, sync_date: date, trigger: str = "manual", send: bool = True
+    ) -> jobs.Enqueued:
+        result = jobs.enqueue(
+            self.pool, connection_id=connection_id, sync_date=sync_date, trigger=trigger
+        )
         if send and result.needs_send:
             self.dispatcher.send(result.job["id"], result.job["queue"], result.job["message_id"])
         return result
@@ -146,19 +167,29 @@ class Stack:
         with transaction(self.pool) as conn:
             return conn.execute(sql.encode(), params).fetchall()
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30, what: str = "condition") -> None:
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 30, what: str = "condition"
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
                 return
             time.sleep(0.1)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}\n--- worker log tail ---\n{self.worker_log()[-4000:]}")
+        raise AssertionError(
+            f"timed out after {timeout}s waiting for {what}\n--- worker log tail ---\n{self.worker_log()[-4000:]}"
+        )
 
-    def wait_status(self, job_ids: list[uuid.UUID], status: str = "completed", timeout: float = 30) -> None:
+    def wait_status(
+        self, job_ids: list[uuid.UUID], status: str = "completed", timeout: float = 30
+    ) -> None:
         ids = list(job_ids)
 
         def done() -> bool:
-            rows = self.query("SELECT count(*) AS n FROM sync_jobs WHERE id = ANY(%s) AND status = %s", ids, status)
+            rows = self.query(
+                "SELECT count(*) AS n FROM sync_jobs WHERE id = ANY(%s) AND status = %s",
+                ids,
+                status,
+            )
             return rows[0]["n"] == len(ids)
 
         self.wait_for(done, timeout, f"{len(ids)} jobs {status}")

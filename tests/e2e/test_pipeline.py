@@ -8,9 +8,10 @@ import signal
 import time
 from datetime import timedelta
 
+from tributary_common import scheduling
+
 from tests.e2e.stack import Stack
 from tests.support.simulator import SimAdmin
-from tributary_common import scheduling
 
 
 def _attempts(stack: Stack, job_id: object) -> list[dict]:
@@ -46,7 +47,9 @@ def test_manual_job_starts_before_5000_scheduled(stack: Stack, sim: SimAdmin) ->
         " SELECT gen_random_uuid(), 'bulk-' || g, 'github', 'bulk' || g, 't'"
         " FROM generate_series(1, 5000) g RETURNING 1"
     )
-    report = scheduling.enqueue_due(stack.pool, stack.dispatcher, sync_date=sim.today, everything=True)
+    report = scheduling.enqueue_due(
+        stack.pool, stack.dispatcher, sync_date=sim.today, everything=True
+    )
     assert report.enqueued == 5000
     vip = stack.connect("github", "vip-user")
     manual = stack.enqueue(vip["id"], sim.today).job
@@ -104,7 +107,10 @@ def test_exhausted_network_errors_are_dead_lettered(stack: Stack, sim: SimAdmin)
     assert len(letters) == 1
     assert letters[0]["category"] == "NETWORK_ERROR" and letters[0]["attempts"] == 4
     assert letters[0]["payload"]["connectionId"] == str(conn["id"])
-    assert stack.query("SELECT status FROM connections WHERE id = %s", conn["id"])[0]["status"] == "active"
+    assert (
+        stack.query("SELECT status FROM connections WHERE id = %s", conn["id"])[0]["status"]
+        == "active"
+    )
 
 
 def test_401_marks_connection_needs_reauth_without_retry(stack: Stack, sim: SimAdmin) -> None:
@@ -116,8 +122,14 @@ def test_401_marks_connection_needs_reauth_without_retry(stack: Stack, sim: SimA
     stack.wait_status([job["id"]], "failed", timeout=30)
 
     assert [a["outcome"] for a in _attempts(stack, job["id"])] == ["failed"]
-    assert stack.query("SELECT category FROM dead_letters WHERE job_id = %s", job["id"])[0]["category"] == "API_ERROR"
-    assert stack.query("SELECT status FROM connections WHERE id = %s", conn["id"])[0]["status"] == "needs_reauth"
+    assert (
+        stack.query("SELECT category FROM dead_letters WHERE job_id = %s", job["id"])[0]["category"]
+        == "API_ERROR"
+    )
+    assert (
+        stack.query("SELECT status FROM connections WHERE id = %s", conn["id"])[0]["status"]
+        == "needs_reauth"
+    )
 
 
 def test_validation_error_dead_letters_at_once(stack: Stack, sim: SimAdmin) -> None:
@@ -129,12 +141,22 @@ def test_validation_error_dead_letters_at_once(stack: Stack, sim: SimAdmin) -> N
     stack.wait_status([job["id"]], "failed", timeout=30)
 
     assert [a["outcome"] for a in _attempts(stack, job["id"])] == ["failed"]
-    assert stack.query("SELECT category FROM dead_letters WHERE job_id = %s", job["id"])[0]["category"] == "VALIDATION_ERROR"
+    assert (
+        stack.query("SELECT category FROM dead_letters WHERE job_id = %s", job["id"])[0]["category"]
+        == "VALIDATION_ERROR"
+    )
 
 
 def test_rate_limit_retry_honours_provider_wait(stack: Stack, sim: SimAdmin) -> None:
     # Given a 429 whose Retry-After (3 s) is longer than the first backoff (2 s)
-    sim.fault("github", "rate_limit", account="busy-user", count=1, retryAfterSeconds=3, variant="secondary")
+    sim.fault(
+        "github",
+        "rate_limit",
+        account="busy-user",
+        count=1,
+        retryAfterSeconds=3,
+        variant="secondary",
+    )
     conn = stack.connect("github", "busy-user")
     stack.start_workers(processes=1, threads=2)
 
@@ -188,7 +210,9 @@ def test_kill_9_mid_job_completes_exactly_once(stack: Stack, sim: SimAdmin) -> N
     row = stack.job(job["id"])
     assert row["crash_count"] == 1
     assert [a["outcome"] for a in _attempts(stack, job["id"])] == ["completed"]
-    stored = stack.query("SELECT count(*) AS n FROM synced_records WHERE connection_id = %s", conn["id"])[0]["n"]
+    stored = stack.query(
+        "SELECT count(*) AS n FROM synced_records WHERE connection_id = %s", conn["id"]
+    )[0]["n"]
     assert stored == row["records_synced"]
 
 
@@ -207,10 +231,10 @@ def test_sigterm_lets_running_job_finish(stack: Stack, sim: SimAdmin) -> None:
 
 def test_sigterm_past_grace_returns_job_to_pending(stack: Stack, sim: SimAdmin) -> None:
     # Given a job that pages slowly (a day 20 days back sits behind several pages of newer
-    # events), and a 1 s shutdown grace
+    # events), and no shutdown grace: the job must stop at its next page boundary
     sim.fault("github", "slow", account="long-user", count=None, delaySeconds=1.5)
     conn = stack.connect("github", "long-user")
-    stack.start_workers(processes=1, threads=1, TRIBUTARY_SHUTDOWN_GRACE_SECONDS="1")
+    stack.start_workers(processes=1, threads=1, TRIBUTARY_SHUTDOWN_GRACE_SECONDS="0")
     job = stack.enqueue(conn["id"], sim.today - timedelta(days=20)).job
     stack.wait_for(lambda: stack.job(job["id"])["status"] == "processing", 20, "job processing")
 
@@ -236,7 +260,10 @@ def test_cleanup_removes_exactly_what_retention_says(stack: Stack, sim: SimAdmin
                 "INSERT INTO sync_jobs (id, user_id, platform, connection_id, sync_date, status,"
                 " trigger, priority, queue, completed_at) VALUES (gen_random_uuid(), 'u', 'github',"
                 " %s, %s, %s, 'scheduled', 5, 'sync.scheduled', now() - %s) RETURNING id",
-                conn["id"], sim.today - timedelta(days=10 * i + j), status, timedelta(days=days),
+                conn["id"],
+                sim.today - timedelta(days=10 * i + j),
+                status,
+                timedelta(days=days),
             )
             ids[(status, days)] = row[0]["id"]
     pending = stack.enqueue(conn["id"], sim.today, trigger="scheduled", send=False).job
@@ -244,7 +271,8 @@ def test_cleanup_removes_exactly_what_retention_says(stack: Stack, sim: SimAdmin
         "INSERT INTO dead_letters (id, job_id, user_id, platform, connection_id, category, error,"
         " attempts, payload, created_at) VALUES (gen_random_uuid(), %s, 'u', 'github', %s,"
         " 'UNKNOWN', 'x', 1, '{}', now() - interval '30 days') RETURNING 1",
-        ids[("failed", 9)], conn["id"],
+        ids[("failed", 9)],
+        conn["id"],
     )
 
     result = stack.scheduler("cleanup")
@@ -269,7 +297,9 @@ def test_dead_letters_cli_lists_replays_and_purges(stack: Stack, sim: SimAdmin) 
 
     listed = json.loads(stack.scheduler("dead-letters", "list", "--provider", "github").stdout)
     assert [d["jobId"] for d in listed["deadLetters"]] == [str(job["id"])]
-    replayed = json.loads(stack.scheduler("dead-letters", "replay", "--category", "VALIDATION_ERROR").stdout)
+    replayed = json.loads(
+        stack.scheduler("dead-letters", "replay", "--category", "VALIDATION_ERROR").stdout
+    )
 
     # Then the replay is a new job that completes, and purge removes the letter
     new_id = replayed["replayed"][0]["jobId"]

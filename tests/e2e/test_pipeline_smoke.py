@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tributary_simulator.providers.github import data as github_data
+
 from tests.e2e.stack import Stack
 from tests.support.simulator import SimAdmin
-from tributary_simulator.providers.github import data as github_data
 
 
 def test_manual_github_job_completes_with_exact_records(stack: Stack, sim: SimAdmin) -> None:
@@ -28,7 +29,8 @@ def test_manual_github_job_completes_with_exact_records(stack: Stack, sim: SimAd
     assert stored == expected
     activity = stack.query(
         "SELECT count FROM activities WHERE connection_id = %s AND activity_date = %s",
-        conn["id"], day,
+        conn["id"],
+        day,
     )
     assert activity and activity[0]["count"] == expected
     attempts = stack.query("SELECT outcome FROM sync_attempts WHERE job_id = %s", job["id"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+
 from tests.e2e.stack import Stack
 from tests.support.simulator import SimAdmin
 from tools.localstack import services as localstack
@@ -37,8 +38,12 @@ def test_flushall_mid_run_then_reconcile_completes_every_job(
         job_ids.append(stack.enqueue(conn["id"], sim.today, trigger="scheduled").job["id"])
     stack.start_workers(processes=1, threads=2)
     stack.wait_for(
-        lambda: stack.query("SELECT count(*) AS n FROM sync_jobs WHERE status = 'completed'")[0]["n"] >= 3,
-        40, "a few jobs completed",
+        lambda: (
+            stack.query("SELECT count(*) AS n FROM sync_jobs WHERE status = 'completed'")[0]["n"]
+            >= 3
+        ),
+        40,
+        "a few jobs completed",
     )
 
     # When Redis loses every message, and reconcile runs once the grace has passed
@@ -73,7 +78,9 @@ def test_concurrent_enqueue_due_never_enqueues_twice(stack: Stack, sim: SimAdmin
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
     reports = [json.loads(r.stdout) for r in results]
     assert sum(r["enqueued"] for r in reports) == 3000
-    assert stack.query("SELECT count(DISTINCT connection_id) AS n, count(*) AS t FROM sync_jobs")[0] == {"n": 3000, "t": 3000}
+    assert stack.query("SELECT count(DISTINCT connection_id) AS n, count(*) AS t FROM sync_jobs")[
+        0
+    ] == {"n": 3000, "t": 3000}
     assert stack.dispatcher.depth()["scheduled"]["waiting"] == 3000
     # and each connection's next due time moved one interval on, keeping its phase
     late = stack.query("SELECT count(*) AS n FROM connections WHERE next_due_at <= now()")[0]["n"]
@@ -92,13 +99,17 @@ def test_new_connections_come_due_spread_over_the_interval(stack: Stack) -> None
     assert float(minutes["span"]) >= 50 * 60
 
 
-def test_migrate_is_safe_twice_and_concurrently(stack: Stack, services: localstack.Services) -> None:
+def test_migrate_is_safe_twice_and_concurrently(
+    stack: Stack, services: localstack.Services
+) -> None:
     name = "trt_migrate_" + stack.namespace.replace("-", "_")
     url = localstack.create_database(services.postgres_admin_url, name)
     try:
         env = {**stack.env, "DATABASE_URL": url}
         cmd = [sys.executable, "-m", "tributary_scheduler", "migrate"]
-        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)
+        ]
         outputs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
         assert all(p.returncode == 0 for p in procs)
         applied = [v for o in outputs for v in o["applied"]]
@@ -116,7 +127,11 @@ def test_cli_exit_codes(stack: Stack) -> None:
     bad_env = {**stack.env, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}
     health = subprocess.run(
         [sys.executable, "-m", "tributary_scheduler", "health"],
-        env=bad_env, capture_output=True, text=True, timeout=60, check=False,
+        env=bad_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert health.returncode == 1
     assert json.loads(health.stdout)["healthy"] is False
@@ -125,7 +140,11 @@ def test_cli_exit_codes(stack: Stack) -> None:
     bad_config = {**stack.env, "TRIBUTARY_MAX_RETRIES": "many"}
     result = subprocess.run(
         [sys.executable, "-m", "tributary_scheduler", "reconcile"],
-        env=bad_config, capture_output=True, text=True, timeout=60, check=False,
+        env=bad_config,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

@@ -154,14 +154,19 @@ def prometheus_counts(prom: Prometheus) -> dict[str, float]:
     }
 
 
-def returns_data(prom: Prometheus, expr: str) -> str | None:
-    """None if ``expr`` gives at least one finite sample, else why not."""
-    result = prom.query(expr)
-    if not result:
-        return f"no data: {expr}"
-    if not any(math.isfinite(float(sample["value"][1])) for sample in result):
-        return f"only NaN/Inf: {expr}"
-    return None
+def returns_data(prom: Prometheus, expr: str, tries: int = 3) -> str | None:
+    """None if ``expr`` gives at least one finite sample, else why not.
+
+    A scrape in which one collector source timed out (a loaded machine) leaves its series
+    stale until the next scrape a second later, so an empty answer is asked again.
+    """
+    for attempt in range(tries):
+        result = prom.query(expr)
+        if result and any(math.isfinite(float(s["value"][1])) for s in result):
+            return None
+        if attempt + 1 < tries:
+            time.sleep(1.5)
+    return f"no data: {expr}" if not result else f"only NaN/Inf: {expr}"
 
 
 def test_every_panel_and_rule_returns_data_that_agrees_with_the_ledger(

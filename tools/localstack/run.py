@@ -81,29 +81,59 @@ def main() -> int:
         "TRIBUTARY_RECONCILE_GRACE_SECONDS": "10",
     }
     for provider in DEMO_ACCOUNTS:
-        env.setdefault(f"TRIBUTARY_{provider.upper()}_BASE_URL", f"http://127.0.0.1:{sim_port}/{provider}")
-    _say(f"redis {found.redis_url}  postgres {'private' if 'postgres' in found.started else 'local'}")
+        env.setdefault(
+            f"TRIBUTARY_{provider.upper()}_BASE_URL", f"http://127.0.0.1:{sim_port}/{provider}"
+        )
+    _say(
+        f"redis {found.redis_url}  postgres {'private' if 'postgres' in found.started else 'local'}"
+    )
     subprocess.run([sys.executable, "-m", "tributary_scheduler", "migrate"], env=env, check=True)
 
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *cmd: str, extra: dict[str, str] | None = None) -> None:
         log = open(run_dir / f"{name}.log", "wb")  # noqa: SIM115 (lives as long as the process)
-        procs.append(subprocess.Popen(list(cmd), env={**env, **(extra or {})}, stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                list(cmd),
+                env={**env, **(extra or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         _say(f"started {name} (log: .run/{name}.log)")
 
     start("simulator", sys.executable, "-m", "tributary_simulator", "--port", str(sim_port))
     _wait_http(f"http://127.0.0.1:{sim_port}/_admin/stats")
-    start("api", sys.executable, "-m", "gunicorn", "--config", "python:tributary_api.gunicorn_conf",
-          "tributary_api.app:get_app()")
-    start("worker", sys.executable, "-m", "tributary_worker",
-          extra={"PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics-worker"), "TRIBUTARY_WORKER_PROCESSES": "2"})
-    start("scheduler", sys.executable, "-m", "tributary_scheduler", "loop", "--interval-seconds", "5")
+    start(
+        "api",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:tributary_api.gunicorn_conf",
+        "tributary_api.app:get_app()",
+    )
+    start(
+        "worker",
+        sys.executable,
+        "-m",
+        "tributary_worker",
+        extra={
+            "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics-worker"),
+            "TRIBUTARY_WORKER_PROCESSES": "2",
+        },
+    )
+    start(
+        "scheduler", sys.executable, "-m", "tributary_scheduler", "loop", "--interval-seconds", "5"
+    )
     try:
         _wait_http(f"http://127.0.0.1:{api_port}/healthz")
         _say(f"api http://127.0.0.1:{api_port}  (Authorization: Bearer {env['API_TOKEN']})")
-        _say(f"metrics: api http://127.0.0.1:{api_port}/metrics, worker http://127.0.0.1:9191/metrics")
+        _say(
+            f"metrics: api http://127.0.0.1:{api_port}/metrics, worker http://127.0.0.1:9191/metrics"
+        )
         _seed(env, api_port)
         _watch(database_url, procs)
     except KeyboardInterrupt:
@@ -125,13 +155,22 @@ def _seed(env: dict[str, str], api_port: int) -> None:
     """One demo connection per provider, and a manual sync of each, through the api."""
     import httpx
 
-    api = httpx.Client(base_url=f"http://127.0.0.1:{api_port}",
-                       headers={"Authorization": f"Bearer {env['API_TOKEN']}"}, timeout=10)
+    api = httpx.Client(
+        base_url=f"http://127.0.0.1:{api_port}",
+        headers={"Authorization": f"Bearer {env['API_TOKEN']}"},
+        timeout=10,
+    )
     for provider, account in DEMO_ACCOUNTS.items():
-        api.post("/api/connections", json={
-            "userId": "demo-user", "provider": provider, "accountId": account,
-            "accessToken": f"demo-{provider}-token", "syncIntervalMinutes": 1,
-        })
+        api.post(
+            "/api/connections",
+            json={
+                "userId": "demo-user",
+                "provider": provider,
+                "accountId": account,
+                "accessToken": f"demo-{provider}-token",
+                "syncIntervalMinutes": 1,
+            },
+        )
         answer = api.post("/api/sync/manual", json={"userId": "demo-user", "provider": provider})
         _say(f"manual sync {provider}: HTTP {answer.status_code} {answer.text[:120]}")
 
@@ -148,11 +187,15 @@ def _watch(database_url: str, procs: list[subprocess.Popen[bytes]]) -> None:
             for row in rows:
                 key = str(row["id"])
                 if seen.get(key) != row["status"]:
-                    detail = f" records={row['records_synced']}" if row["status"] == "completed" else ""
+                    detail = (
+                        f" records={row['records_synced']}" if row["status"] == "completed" else ""
+                    )
                     if row["error_category"]:
                         detail += f" last_error={row['error_category']}"
-                    _say(f"job {key[:8]} {row['platform']:<10} {row['trigger']:<9} "
-                         f"{seen.get(key, 'new')} → {row['status']}{detail}")
+                    _say(
+                        f"job {key[:8]} {row['platform']:<10} {row['trigger']:<9} "
+                        f"{seen.get(key, 'new')} → {row['status']}{detail}"
+                    )
                     seen[key] = row["status"]
             time.sleep(1)
     dead = [p.args for p in procs if p.poll() is not None]

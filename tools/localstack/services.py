@@ -59,8 +59,21 @@ def _start_redis(run_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
     data.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     proc = subprocess.Popen(
-        [REDIS_SERVER_PATH, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(data), "--logfile", str(data / "redis.log")],
+        [
+            REDIS_SERVER_PATH,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data),
+            "--logfile",
+            str(data / "redis.log"),
+        ],
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 15

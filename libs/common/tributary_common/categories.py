@@ -34,7 +34,7 @@ JITTER_FRACTION = 0.25
 def backoff_seconds(
     retry_number: int, base_seconds: float = 2.0, rng: random.Random | None = None
 ) -> float:
-    """Return the delay before retry ``retry_number`` (1-based): base * 2**(n-1), +0..25 % jitter."""
+    """Return the delay before retry ``retry_number`` (1-based): base * 2**(n-1) + 0-25 %."""
     delay = base_seconds * (2 ** (retry_number - 1))
     jitter = (rng or random).uniform(0.0, JITTER_FRACTION) * delay
     return delay + jitter

@@ -126,8 +126,10 @@ class ConnectorRegistry:
 
 
 def load_registry(target: str) -> ConnectorRegistry:
-    """Import ``module`` (attribute ``REGISTRY``) or ``module:attribute`` — the
-    ``TRIBUTARY_CONNECTORS_MODULE`` setting, read by the worker and the api at their entry points."""
+    """Import ``module`` (attribute ``REGISTRY``) or ``module:attribute``.
+
+    This is the ``TRIBUTARY_CONNECTORS_MODULE`` setting, loaded by the worker and the api at
+    their entry points."""
     import importlib
 
     from .errors import ConfigError

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .errors import LedgerUnavailable
 
 
-def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 8) -> ConnectionPool:
+def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 8) -> ConnectionPool[Any]:
     """Open a pool of dict-row connections; connections are opened lazily in the background."""
     pool = ConnectionPool(
         database_url,
@@ -28,10 +29,11 @@ def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 8) -> Con
 
 
 @contextmanager
-def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
+def transaction(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[DictRow]]:
     """Yield a connection inside a transaction; PostgreSQL outages become `LedgerUnavailable`."""
     try:
         with pool.connection() as conn:
-            yield conn
+            # Every pool is opened by `open_pool`, whose connections return dict rows.
+            yield cast("psycopg.Connection[DictRow]", conn)
     except (psycopg.OperationalError, PoolTimeout) as exc:
         raise LedgerUnavailable(f"PostgreSQL unavailable: {type(exc).__name__}") from exc

@@ -78,7 +78,9 @@ class Dispatcher:
             separators=(",", ":"),
         ).encode()
 
-    def send(self, job_id: uuid.UUID, queue: str, message_id: str, delay_seconds: float = 0) -> None:
+    def send(
+        self, job_id: uuid.UUID, queue: str, message_id: str, delay_seconds: float = 0
+    ) -> None:
         self.send_many([Send(job_id, queue, message_id, delay_seconds)])
 
     def send_many(self, sends: Iterable[Send]) -> int:
@@ -126,7 +128,12 @@ class Dispatcher:
         moved = 0
         for band in bands.BANDS:
             q = band.queue
-            keys = [self.key(q, ".delayed"), self.key(q, ".delayed.msgs"), self.key(q), self.key(q, ".msgs")]
+            keys = [
+                self.key(q, ".delayed"),
+                self.key(q, ".delayed.msgs"),
+                self.key(q),
+                self.key(q, ".msgs"),
+            ]
             moved += int(self._promote(keys=keys, args=[now_ms, limit]))
         return moved
 

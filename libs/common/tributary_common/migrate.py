@@ -17,7 +17,7 @@ MIGRATION_LOCK_ID = 7_301_966_115
 def migration_files() -> list[tuple[str, str]]:
     """Return (version, sql) for every migration, in order."""
     folder = resources.files("tributary_common") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name.removesuffix(".sql"), p.read_text()) for p in files]
 
 

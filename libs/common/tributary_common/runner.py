@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 class RunPolicy:
     max_retries: int = 3
     backoff_base_seconds: float = 2.0
-    lease_seconds: float = 15.0
+    lease_seconds: float = 10.0
     crash_limit: int = 3
     #: A refusal shorter than this is slept through inside the request.
     max_inline_wait_seconds: float = 1.0
@@ -89,7 +89,9 @@ class JobRunner:
         self._ssl = httpx.create_ssl_context()
 
     def run(self, job_id: uuid.UUID) -> RunResult:
-        job = jobs.claim(self.pool, job_id, owner=self.owner, lease_seconds=self.policy.lease_seconds)
+        job = jobs.claim(
+            self.pool, job_id, owner=self.owner, lease_seconds=self.policy.lease_seconds
+        )
         if job is None:
             return self._not_claimed(job_id)
         started = _Started(job=job, at=datetime.now(UTC), mono=time.monotonic())
@@ -202,7 +204,9 @@ class JobRunner:
         job = started.job
         message_id = jobs.new_message_id()
         end = self._end(started, "interrupted", records, error="worker shutting down")
-        row = jobs.back_to_pending(self.pool, job["id"], end, not_before=None, message_id=message_id)
+        row = jobs.back_to_pending(
+            self.pool, job["id"], end, not_before=None, message_id=message_id
+        )
         if row is not None:
             self._send(job["id"], row["queue"], message_id, 0)
         self._finished(started, "interrupted", records=records)
@@ -218,13 +222,17 @@ class JobRunner:
     ) -> RunResult:
         job = started.job
         if category.retryable and job["retry_count"] < self.policy.max_retries:
-            delay = backoff_seconds(job["retry_count"] + 1, self.policy.backoff_base_seconds, self.rng)
+            delay = backoff_seconds(
+                job["retry_count"] + 1, self.policy.backoff_base_seconds, self.rng
+            )
             if retry_at is not None:
                 delay = max(delay, retry_at - self.clock())
             not_before = datetime.fromtimestamp(self.clock() + delay, tz=UTC)
             message_id = jobs.new_message_id()
             end = self._end(started, "retried", records, category=category.value, error=message)
-            row = jobs.retry(self.pool, job["id"], end, not_before=not_before, message_id=message_id)
+            row = jobs.retry(
+                self.pool, job["id"], end, not_before=not_before, message_id=message_id
+            )
             if row is not None:
                 self._send(job["id"], bands.RETRY.queue, message_id, delay)
             self._finished(started, "retried", category, message, records, delay)
@@ -261,7 +269,12 @@ class JobRunner:
         # A redelivery while another worker holds a live lease: look again once the lease
         # would have expired, in case that worker died (this may be the only message).
         if state["status"] == "processing":
-            self._send(job_id, state["queue"], jobs.new_message_id(), float(state["lease_left_seconds"]) + 0.5)
+            self._send(
+                job_id,
+                state["queue"],
+                jobs.new_message_id(),
+                float(state["lease_left_seconds"]) + 0.5,
+            )
             return RunResult(job_id, "duplicate")
         if state["status"] == "pending" and float(state["wait_left_seconds"]) > 0.1:
             delay = float(state["wait_left_seconds"])
@@ -274,7 +287,13 @@ class JobRunner:
         try:
             self.dispatcher.send(job_id, queue, message_id, delay)
         except redis.RedisError as exc:
-            event(log, "job.send_failed", logging.WARNING, job_id=str(job_id), error=type(exc).__name__)
+            event(
+                log,
+                "job.send_failed",
+                logging.WARNING,
+                job_id=str(job_id),
+                error=type(exc).__name__,
+            )
 
     def _finished(
         self,

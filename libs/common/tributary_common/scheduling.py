@@ -121,7 +121,10 @@ def _resend_lost(
             with transaction(pool) as conn:
                 conn.execute(
                     Q["set_message_ids"],
-                    {"ids": [s.job_id for s in sends], "message_ids": [s.message_id for s in sends]},
+                    {
+                        "ids": [s.job_id for s in sends],
+                        "message_ids": [s.message_id for s in sends],
+                    },
                 )
             dispatcher.send_many(sends)
             report.resent += len(sends)

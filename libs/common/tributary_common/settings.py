@@ -86,7 +86,7 @@ class Settings:
     #: Retries after the first failed attempt (backoff 2 s, 4 s, 8 s with the defaults).
     max_retries: int = 3
     backoff_base_seconds: float = 2.0
-    job_lease_seconds: float = 15.0
+    job_lease_seconds: float = 10.0
     shutdown_grace_seconds: float = 25.0
     heartbeat_timeout_ms: int = 10_000
     crash_limit: int = 3
@@ -147,7 +147,7 @@ class Settings:
             http_timeout_seconds=_float(env, "TRIBUTARY_HTTP_TIMEOUT_SECONDS", 10.0, 0.1),
             max_retries=_int(env, "TRIBUTARY_MAX_RETRIES", 3, 0),
             backoff_base_seconds=_float(env, "TRIBUTARY_BACKOFF_BASE_SECONDS", 2.0, 0.0),
-            job_lease_seconds=_float(env, "TRIBUTARY_JOB_LEASE_SECONDS", 15.0, 1.0),
+            job_lease_seconds=_float(env, "TRIBUTARY_JOB_LEASE_SECONDS", 10.0, 1.0),
             shutdown_grace_seconds=_float(env, "TRIBUTARY_SHUTDOWN_GRACE_SECONDS", 25.0, 0.0),
             heartbeat_timeout_ms=_int(env, "TRIBUTARY_HEARTBEAT_TIMEOUT_MS", 10_000, 1000),
             crash_limit=_int(env, "TRIBUTARY_CRASH_LIMIT", 3, 1),

@@ -3,7 +3,6 @@ and the only place that reads the environment."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
@@ -11,9 +10,8 @@ import falcon
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-from tributary_common.connectors import ConnectorRegistry
+from tributary_common.connectors import load_registry
 from tributary_common.dispatch import Dispatcher
-from tributary_common.errors import ConfigError
 from tributary_common.logs import configure
 from tributary_common.metrics_collector import build_collector
 from tributary_common.ratelimit import build_limiter
@@ -59,18 +57,6 @@ def create_app(deps: ApiDeps) -> falcon.App:
     for template, resource in routes:
         app.add_route(template, resource)
     return app
-
-
-def load_registry(target: str) -> ConnectorRegistry:
-    """Import ``module`` (attribute ``REGISTRY``) or ``module:attribute``."""
-    module_name, _, attribute = target.partition(":")
-    try:
-        registry = getattr(importlib.import_module(module_name), attribute or "REGISTRY")
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"TRIBUTARY_CONNECTORS_MODULE: cannot load {target!r}: {exc}") from exc
-    if not isinstance(registry, ConnectorRegistry):
-        raise ConfigError(f"TRIBUTARY_CONNECTORS_MODULE: {target!r} is not a ConnectorRegistry")
-    return registry
 
 
 def make_redis(url: str) -> redis.Redis:

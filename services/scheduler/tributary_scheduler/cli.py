@@ -1,7 +1,7 @@
 """`python -m tributary_scheduler <command>`: exit 0 ok, 1 unhealthy or failed, 2 bad usage.
 
-Commands: migrate, enqueue-due, cleanup, reconcile, health, dead-letters, and loop (local development:
-enqueue-due and reconcile every few seconds, cleanup hourly).
+Commands: migrate, enqueue-due, cleanup, reconcile, health, dead-letters, and loop
+(local development: enqueue-due and reconcile every few seconds, cleanup hourly).
 """
 
 from __future__ import annotations
@@ -42,9 +42,13 @@ def parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("cleanup", help="delete finished jobs past retention")
     clean.add_argument("--retention-days", type=float, help="override TRIBUTARY_RETENTION_DAYS")
     sub.add_parser("reconcile", help="re-send lost messages, recover jobs of dead workers")
-    health = sub.add_parser("health", help="exit 1 when PostgreSQL, Redis or the queue is unhealthy")
+    health = sub.add_parser(
+        "health", help="exit 1 when PostgreSQL, Redis or the queue is unhealthy"
+    )
     health.add_argument(
-        "--max-oldest-pending-seconds", type=float, default=3600.0,
+        "--max-oldest-pending-seconds",
+        type=float,
+        default=3600.0,
         help="unhealthy when a pending job has waited longer (default 3600)",
     )
     deadletters_cli.add_parser(sub)
@@ -75,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dead-letters":
             return _guard(lambda: _print(deadletters_cli.run(pool, dispatcher, args)))
         command = COMMANDS[args.command]
-        return _guard(lambda: _recorded(pool, args.command, lambda: command(settings, pool, dispatcher, args)))
+        return _guard(
+            lambda: _recorded(pool, args.command, lambda: command(settings, pool, dispatcher, args))
+        )
     finally:
         pool.close()
         client.close()
@@ -112,17 +118,25 @@ def _migrate(settings: Settings) -> int:
     return OK
 
 
-def _enqueue_due(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> dict[str, Any]:
+def _enqueue_due(
+    settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any
+) -> dict[str, Any]:
     report = scheduling.enqueue_due(pool, d, everything=getattr(args, "all", False))
     return {"enqueued": report.enqueued, "skipped": report.skipped}
 
 
 def _cleanup(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> dict[str, Any]:
-    days = args.retention_days if getattr(args, "retention_days", None) is not None else settings.retention_days
+    days = (
+        args.retention_days
+        if getattr(args, "retention_days", None) is not None
+        else settings.retention_days
+    )
     return {"deleted": scheduling.cleanup(pool, retention_days=days)}
 
 
-def _reconcile(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> dict[str, Any]:
+def _reconcile(
+    settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any
+) -> dict[str, Any]:
     report = scheduling.reconcile(
         pool, d, grace_seconds=settings.reconcile_grace_seconds, crash_limit=settings.crash_limit
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import uuid
 from typing import Any
 
@@ -17,8 +17,14 @@ from tributary_common.ledger import deadletters
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("dead-letters", help="list, replay or purge dead letters")
     p.add_argument("action", choices=["list", "replay", "purge"])
-    p.add_argument("--id", action="append", type=uuid.UUID, default=[], dest="ids",
-                   help="a dead letter id (repeatable); otherwise the filters select")
+    p.add_argument(
+        "--id",
+        action="append",
+        type=uuid.UUID,
+        default=[],
+        dest="ids",
+        help="a dead letter id (repeatable); otherwise the filters select",
+    )
     p.add_argument("--provider")
     p.add_argument("--category")
     p.add_argument("--limit", type=int, default=100)
@@ -46,10 +52,9 @@ def run(pool: ConnectionPool, dispatcher: Dispatcher, args: argparse.Namespace) 
             continue
         job = done.enqueued.job
         if done.enqueued.needs_send:
-            try:
+            # Recorded in the ledger either way; if Redis is down, reconcile sends it.
+            with contextlib.suppress(redis.RedisError):
                 dispatcher.send(job["id"], job["queue"], job["message_id"])
-            except redis.RedisError:
-                pass  # recorded in the ledger; reconcile sends it
         replayed.append({"deadLetterId": str(letter_id), "jobId": str(job["id"])})
     return {"replayed": replayed}
 

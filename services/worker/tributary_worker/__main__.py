@@ -20,7 +20,9 @@ from tributary_common.settings import Settings
 
 
 def prepare_metrics_dir() -> str:
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="tributary-metrics-")
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="tributary-metrics-"
+    )
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
@@ -44,9 +46,12 @@ def main() -> int:
         start_http_server(settings.metrics_port, registry=registry)
     args = [
         "tributary_worker.broker",
-        "--processes", str(settings.worker_processes),
-        "--threads", str(settings.worker_threads),
-        "--worker-shutdown-timeout", str(int((settings.shutdown_grace_seconds + 5) * 1000)),
+        "--processes",
+        str(settings.worker_processes),
+        "--threads",
+        str(settings.worker_threads),
+        "--worker-shutdown-timeout",
+        str(int((settings.shutdown_grace_seconds + 5) * 1000)),
         "--skip-logging",
     ]
     return dramatiq_main(make_argument_parser().parse_args(args)) or 0

@@ -20,7 +20,7 @@ configure(settings.log_level)
 
 #: Out of a million broker commands, how many also requeue dead workers' messages: high
 #: enough that a killed worker's job is redelivered within seconds of its heartbeat timeout.
-MAINTENANCE_CHANCE = 50_000
+MAINTENANCE_CHANCE = 100_000
 
 broker = RedisBroker(
     client=redis.Redis.from_url(settings.redis_url),
@@ -29,7 +29,10 @@ broker = RedisBroker(
     maintenance_chance=MAINTENANCE_CHANCE,
     # Our runner owns retries, deferrals and dead letters, so Dramatiq's Retries
     # middleware is left out; TimeLimit stays as a last resort against a hung job.
-    middleware=[TimeLimit(time_limit=3_600_000), WorkerRuntime(settings, load_registry(settings.connectors_module))],
+    middleware=[
+        TimeLimit(time_limit=3_600_000),
+        WorkerRuntime(settings, load_registry(settings.connectors_module)),
+    ],
 )
 dramatiq.set_broker(broker)
 

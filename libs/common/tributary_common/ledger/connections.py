@@ -73,7 +73,9 @@ def list_for_user(pool: ConnectionPool, user_id: str) -> list[dict[str, Any]]:
 
 def find_for_user(pool: ConnectionPool, user_id: str, provider: str) -> dict[str, Any] | None:
     with transaction(pool) as conn:
-        return conn.execute(Q["find_for_user"], {"user_id": user_id, "provider": provider}).fetchone()
+        return conn.execute(
+            Q["find_for_user"], {"user_id": user_id, "provider": provider}
+        ).fetchone()
 
 
 def update(pool: ConnectionPool, connection_id: uuid.UUID, **fields: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -156,7 +157,9 @@ class AttemptEnd:
     error: str | None = None
 
 
-def _attempt(conn: psycopg.Connection, job: dict[str, Any], end: AttemptEnd, number: int) -> None:
+def _attempt(
+    conn: psycopg.Connection[DictRow], job: dict[str, Any], end: AttemptEnd, number: int
+) -> None:
     conn.execute(
         Q["insert_attempt"],
         {

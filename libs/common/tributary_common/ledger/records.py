@@ -71,7 +71,9 @@ def save_page(
     return new
 
 
-def load_cursor(pool: ConnectionPool, connection_id: uuid.UUID, resource: str) -> dict[str, Any] | None:
+def load_cursor(
+    pool: ConnectionPool, connection_id: uuid.UUID, resource: str
+) -> dict[str, Any] | None:
     with transaction(pool) as conn:
         row = conn.execute(
             "SELECT cursor FROM sync_cursors WHERE connection_id = %s AND resource = %s",
