@@ -30,7 +30,7 @@ DEMO_ACCOUNTS = {
     "x": "2244994945",
     "instagram": "17841400000000001",
     "meta_ads": "act_1000000001",
-    "google_ads": "1234567890",
+    "google_ads": "1234567891",
 }
 
 
