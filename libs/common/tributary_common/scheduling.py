@@ -89,7 +89,7 @@ def reconcile(
     batch: int = BATCH,
 ) -> ReconcileReport:
     report = ReconcileReport()
-    _recover_expired(pool, dispatcher, crash_limit, batch, report)
+    recover_expired(pool, dispatcher, crash_limit=crash_limit, batch=batch, report=report)
     _resend_lost(pool, dispatcher, grace_seconds, batch, report)
     return report
 
@@ -133,13 +133,20 @@ def _resend_lost(
             return
 
 
-def _recover_expired(
+def recover_expired(
     pool: ConnectionPool,
     dispatcher: Dispatcher,
+    *,
     crash_limit: int,
-    batch: int,
-    report: ReconcileReport,
-) -> None:
+    batch: int = BATCH,
+    report: ReconcileReport | None = None,
+) -> ReconcileReport:
+    """Put jobs whose worker died (lease expired) back to pending, or dead-letter them.
+
+    Workers run this every few seconds too, so recovery does not wait for the CronJob;
+    every transition is guarded, so concurrent runs recover each job once.
+    """
+    report = report if report is not None else ReconcileReport()
     with transaction(pool) as conn:
         expired = conn.execute(Q["expired_leases"], {"limit": batch}).fetchall()
     now = datetime.now(UTC)
@@ -165,6 +172,7 @@ def _recover_expired(
         if recovered is not None:
             dispatcher.send(recovered["id"], recovered["queue"], message_id)
             report.recovered += 1
+    return report
 
 
 def cleanup(pool: ConnectionPool, *, retention_days: float, batch: int = BATCH) -> int:

@@ -11,15 +11,18 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
 import dramatiq
 import redis
 from psycopg_pool import ConnectionPool
+from tributary_common import scheduling
 from tributary_common.connectors import ConnectorRegistry
 from tributary_common.db import open_pool
 from tributary_common.dispatch import Dispatcher
+from tributary_common.errors import LedgerUnavailable
 from tributary_common.lease import LeaseKeeper
 from tributary_common.logs import event
 from tributary_common.ratelimit import build_limiter
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: How often due delayed messages (retries, deferrals) are moved onto their queues.
 PROMOTE_INTERVAL_SECONDS = 0.1
+#: How often each worker process looks for jobs whose worker died (expired leases).
+RECOVER_INTERVAL_SECONDS = 2.0
 
 
 @dataclass
@@ -77,18 +82,39 @@ def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
         leases=leases,
     )
     promoter = threading.Thread(
-        target=_promote_loop, args=(dispatcher, stop), name="promoter", daemon=True
+        target=_housekeeping_loop,
+        args=(pool, dispatcher, stop, settings.crash_limit),
+        name="housekeeping",
+        daemon=True,
     )
     return Runtime(pool, client, runner, stop, leases, promoter)
 
 
-def _promote_loop(dispatcher: Dispatcher, stop: StopSignal) -> None:
+def _housekeeping_loop(
+    pool: ConnectionPool, dispatcher: Dispatcher, stop: StopSignal, crash_limit: int
+) -> None:
+    """Promote due delayed messages (every 0.1 s) and recover dead workers' jobs (every 2 s)."""
+    next_recovery = 0.0
     while not stop.is_set():
         try:
             moved = dispatcher.promote_due()
         except redis.RedisError as exc:
             event(log, "promoter.redis_error", logging.WARNING, error=type(exc).__name__)
             moved = 0
+        if time.monotonic() >= next_recovery:
+            next_recovery = time.monotonic() + RECOVER_INTERVAL_SECONDS
+            try:
+                report = scheduling.recover_expired(pool, dispatcher, crash_limit=crash_limit)
+            except (LedgerUnavailable, redis.RedisError) as exc:
+                event(log, "recovery.failed", logging.WARNING, error=type(exc).__name__)
+            else:
+                if report.recovered or report.dead_lettered:
+                    event(
+                        log,
+                        "recovery.expired_leases",
+                        recovered=report.recovered,
+                        dead_lettered=report.dead_lettered,
+                    )
         if moved == 0:
             stop.wait(PROMOTE_INTERVAL_SECONDS)
 
