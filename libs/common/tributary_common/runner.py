@@ -44,6 +44,10 @@ class RunPolicy:
     crash_limit: int = 3
     #: A refusal shorter than this is slept through inside the request.
     max_inline_wait_seconds: float = 1.0
+    #: A deferred job's message is due this much before its limiter reservation, and the
+    #: runner waits out the rest, so the job is on time for the permit held for it
+    #: (messages take a few hundred milliseconds from the delayed set to a worker).
+    defer_lead_seconds: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class JobRunner:
         stop: StopSignal,
         leases: LeaseKeeper,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.pool = pool
@@ -84,6 +89,7 @@ class JobRunner:
         self.stop = stop
         self.leases = leases
         self.clock = clock
+        self.sleep = sleep
         self.rng = rng or random.Random()
         # Loading the CA bundle costs ~20 ms: once per runner, not once per job.
         self._ssl = httpx.create_ssl_context()
@@ -111,6 +117,8 @@ class JobRunner:
         if provider not in self.registry or provider not in self.provider_configs:
             message = f"no connector for provider {provider!r}"
             return self._fail(started, ErrorCategory.VALIDATION_ERROR, message)
+        if float(job["early_seconds"]) > 0:
+            self.sleep(min(float(job["early_seconds"]), self.policy.max_inline_wait_seconds))
         metrics.job_started(provider, job["trigger"], job["queue"], float(job["wait_seconds"]))
         slot = self.limiter.acquire_slot(provider, str(job_id), self.policy.lease_seconds)
         if not slot.allowed:
@@ -188,7 +196,7 @@ class JobRunner:
 
     def _defer(self, started: _Started, deferred: Deferred, records: int) -> RunResult:
         job = started.job
-        delay = max(deferred.until.timestamp() - self.clock(), 0.0)
+        delay = max(deferred.until.timestamp() - self.clock() - self.policy.defer_lead_seconds, 0.0)
         message_id = jobs.new_message_id()
         end = self._end(started, "deferred", records, error=deferred.reason)
         row = jobs.back_to_pending(

@@ -52,7 +52,9 @@ SELECT d.n AS due, ins.id, ins.message_id
 FROM (SELECT count(*) AS n FROM bumped) d LEFT JOIN ins ON true
 
 -- name: claim
--- A pending job whose time has come, or a processing job whose holder died (lease expired).
+-- A pending job whose time has come (deferred jobs are sent a little ahead of their
+-- reservation and wait out the rest in the runner), or a processing job whose holder
+-- died (lease expired).
 WITH claimed AS (
     UPDATE sync_jobs j
     SET status = 'processing',
@@ -63,12 +65,13 @@ WITH claimed AS (
         updated_at = now()
     WHERE j.id = %(id)s
       AND ((j.status = 'pending'
-            AND (j.not_before IS NULL OR j.not_before <= now() + interval '100 milliseconds'))
+            AND (j.not_before IS NULL OR j.not_before <= now() + interval '500 milliseconds'))
            OR (j.status = 'processing' AND j.lease_expires_at < now()))
     RETURNING j.*
 )
 SELECT claimed.*, c.account_id, c.access_token, c.metadata, c.status AS connection_status,
-       extract(epoch FROM now() - claimed.enqueued_at) AS wait_seconds
+       extract(epoch FROM now() - claimed.enqueued_at) AS wait_seconds,
+       greatest(extract(epoch FROM claimed.not_before - clock_timestamp()), 0) AS early_seconds
 FROM claimed JOIN connections c ON c.id = claimed.connection_id
 
 -- name: state
