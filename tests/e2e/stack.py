@@ -120,7 +120,9 @@ class Stack:
     def stop_workers(self, sig: int = signal.SIGTERM, timeout: float = 40) -> None:
         for proc in self.workers:
             if proc.poll() is None:
-                os.killpg(proc.pid, sig)
+                # Like Kubernetes: the signal goes to the main process, which relays it to
+                # its worker processes (Dramatiq kills a worker that gets SIGTERM twice).
+                os.kill(proc.pid, sig)
         for proc in self.workers:
             try:
                 proc.wait(timeout)

@@ -142,7 +142,7 @@ def main() -> int:
         _say("stopping…")
         for proc in procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.kill(proc.pid, signal.SIGTERM)  # the leader relays it
         for proc in procs:
             try:
                 proc.wait(30)
