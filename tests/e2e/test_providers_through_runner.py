@@ -7,9 +7,6 @@ import random
 import uuid
 
 import pytest
-
-from tests.e2e.stack import Stack
-from tests.support.simulator import SimAdmin
 from tributary_common.lease import LeaseKeeper
 from tributary_common.ratelimit import build_limiter
 from tributary_common.runner import JobRunner, RunPolicy
@@ -17,6 +14,8 @@ from tributary_common.settings import Settings
 from tributary_common.shutdown import StopSignal
 from tributary_worker.providers import REGISTRY
 
+from tests.e2e.stack import Stack
+from tests.support.simulator import SimAdmin
 from tools.localstack.run import DEMO_ACCOUNTS
 
 PROVIDERS = sorted(DEMO_ACCOUNTS)
