@@ -14,6 +14,7 @@ onto the queue atomically (one Lua call), in due order, so deferred jobs wake in
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -23,6 +24,9 @@ from dataclasses import dataclass
 import redis
 
 from . import bands
+from .logs import event
+
+log = logging.getLogger(__name__)
 
 PROMOTE_LUA = """
 local ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -82,6 +86,24 @@ class Dispatcher:
         self, job_id: uuid.UUID, queue: str, message_id: str, delay_seconds: float = 0
     ) -> None:
         self.send_many([Send(job_id, queue, message_id, delay_seconds)])
+
+    def try_send(
+        self, job_id: uuid.UUID, queue: str, message_id: str, delay_seconds: float = 0
+    ) -> bool:
+        """Send, or log and return False when Redis is down: the job is in the ledger with
+        this message id, so `reconcile` sends it once Redis is back."""
+        try:
+            self.send(job_id, queue, message_id, delay_seconds)
+        except redis.RedisError as exc:
+            event(
+                log,
+                "job.send_failed",
+                logging.WARNING,
+                job_id=str(job_id),
+                error=type(exc).__name__,
+            )
+            return False
+        return True
 
     def send_many(self, sends: Iterable[Send]) -> int:
         """Send messages, a few commands per chunk; raise `redis.RedisError` if Redis is down.

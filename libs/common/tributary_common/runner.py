@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import redis
 from psycopg_pool import ConnectionPool
 
 from . import bands, metrics
@@ -203,7 +202,7 @@ class JobRunner:
             self.pool, job["id"], end, not_before=deferred.until, message_id=message_id
         )
         if row is not None:
-            self._send(job["id"], row["queue"], message_id, delay)
+            self.dispatcher.try_send(job["id"], row["queue"], message_id, delay)
         metrics.ratelimit_decision(job["platform"], deferred.scope, "deferred")
         self._finished(started, "deferred", records=records, delay=delay)
         return RunResult(job["id"], "deferred", records=records, delay_seconds=delay)
@@ -216,7 +215,7 @@ class JobRunner:
             self.pool, job["id"], end, not_before=None, message_id=message_id
         )
         if row is not None:
-            self._send(job["id"], row["queue"], message_id, 0)
+            self.dispatcher.try_send(job["id"], row["queue"], message_id, 0)
         self._finished(started, "interrupted", records=records)
         return RunResult(job["id"], "interrupted", records=records)
 
@@ -242,7 +241,7 @@ class JobRunner:
                 self.pool, job["id"], end, not_before=not_before, message_id=message_id
             )
             if row is not None:
-                self._send(job["id"], bands.RETRY.queue, message_id, delay)
+                self.dispatcher.try_send(job["id"], bands.RETRY.queue, message_id, delay)
             self._finished(started, "retried", category, message, records, delay)
             return RunResult(job["id"], "retried", category.value, message, records, delay)
         return self._fail(started, category, message, records=records)
@@ -277,7 +276,7 @@ class JobRunner:
         # A redelivery while another worker holds a live lease: look again once the lease
         # would have expired, in case that worker died (this may be the only message).
         if state["status"] == "processing":
-            self._send(
+            self.dispatcher.try_send(
                 job_id,
                 state["queue"],
                 jobs.new_message_id(),
@@ -286,22 +285,9 @@ class JobRunner:
             return RunResult(job_id, "duplicate")
         if state["status"] == "pending" and float(state["wait_left_seconds"]) > 0.1:
             delay = float(state["wait_left_seconds"])
-            self._send(job_id, state["queue"], jobs.new_message_id(), delay)
+            self.dispatcher.try_send(job_id, state["queue"], jobs.new_message_id(), delay)
             return RunResult(job_id, "early", delay_seconds=delay)
         return RunResult(job_id, "duplicate")
-
-    def _send(self, job_id: uuid.UUID, queue: str, message_id: str, delay: float) -> None:
-        """Send the job's next message; if Redis is down, `reconcile` sends it later."""
-        try:
-            self.dispatcher.send(job_id, queue, message_id, delay)
-        except redis.RedisError as exc:
-            event(
-                log,
-                "job.send_failed",
-                logging.WARNING,
-                job_id=str(job_id),
-                error=type(exc).__name__,
-            )
 
     def _finished(
         self,

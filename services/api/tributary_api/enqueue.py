@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import redis
 from psycopg_pool import ConnectionPool
 from tributary_common.dispatch import Dispatcher
 from tributary_common.ledger import jobs
-from tributary_common.logs import event
-
-log = logging.getLogger("tributary.api")
 
 
 @dataclass(frozen=True)
@@ -26,14 +21,7 @@ class Accepted:
 
 def send(dispatcher: Dispatcher, job: dict[str, Any]) -> bool:
     """Send the job's message; False (logged) when Redis is unreachable."""
-    try:
-        dispatcher.send(job["id"], job["queue"], job["message_id"])
-    except redis.RedisError as exc:
-        event(
-            log, "api.send_failed", logging.WARNING, job_id=str(job["id"]), error=type(exc).__name__
-        )
-        return False
-    return True
+    return dispatcher.try_send(job["id"], job["queue"], job["message_id"])
 
 
 def enqueue_and_send(

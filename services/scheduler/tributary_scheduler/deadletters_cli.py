@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import uuid
 from typing import Any
 
-import redis
 from psycopg_pool import ConnectionPool
 from tributary_common.dispatch import Dispatcher
 from tributary_common.errors import NotFound
@@ -52,9 +50,7 @@ def run(pool: ConnectionPool, dispatcher: Dispatcher, args: argparse.Namespace) 
             continue
         job = done.enqueued.job
         if done.enqueued.needs_send:
-            # Recorded in the ledger either way; if Redis is down, reconcile sends it.
-            with contextlib.suppress(redis.RedisError):
-                dispatcher.send(job["id"], job["queue"], job["message_id"])
+            dispatcher.try_send(job["id"], job["queue"], job["message_id"])
         replayed.append({"deadLetterId": str(letter_id), "jobId": str(job["id"])})
     return {"replayed": replayed}
 
