@@ -19,11 +19,6 @@ class Accepted:
     dispatched: bool
 
 
-def send(dispatcher: Dispatcher, job: dict[str, Any]) -> bool:
-    """Send the job's message; False (logged) when Redis is unreachable."""
-    return dispatcher.try_send(job["id"], job["queue"], job["message_id"])
-
-
 def enqueue_and_send(
     pool: ConnectionPool,
     dispatcher: Dispatcher,
@@ -36,5 +31,10 @@ def enqueue_and_send(
     result = jobs.enqueue(
         pool, connection_id=connection_id, sync_date=sync_date, trigger=trigger, options=options
     )
-    dispatched = send(dispatcher, result.job) if result.needs_send else True
+    job = result.job
+    dispatched = (
+        dispatcher.try_send(job["id"], job["queue"], job["message_id"])
+        if result.needs_send
+        else True
+    )
     return Accepted(result, dispatched)

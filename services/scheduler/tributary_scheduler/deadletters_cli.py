@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 from tributary_common.dispatch import Dispatcher
-from tributary_common.errors import NotFound
 from tributary_common.ledger import deadletters
+from tributary_common.replay import replay_dead_letters
 
 
 def add_parser(sub: Any) -> None:
@@ -39,20 +39,14 @@ def run(pool: ConnectionPool, dispatcher: Dispatcher, args: argparse.Namespace) 
                 deadletters.delete(pool, letter_id)
             return {"purged": len(args.ids)}
         return {"purged": deadletters.purge(pool, where)}
-    ids = deadletters.select_for_replay(pool, where, ids=args.ids or None, limit=args.limit)
-    replayed = []
-    for letter_id in ids:
-        try:
-            done = deadletters.replay(pool, letter_id)
-        except NotFound:
-            continue
-        if done is None:
-            continue
-        job = done.enqueued.job
-        if done.enqueued.needs_send:
-            dispatcher.try_send(job["id"], job["queue"], job["message_id"])
-        replayed.append({"deadLetterId": str(letter_id), "jobId": str(job["id"])})
-    return {"replayed": replayed}
+    replayed, _ = replay_dead_letters(
+        pool, dispatcher, where, ids=args.ids or None, limit=args.limit
+    )
+    return {
+        "replayed": [
+            {"deadLetterId": str(r.letter_id), "jobId": str(r.enqueued.job["id"])} for r in replayed
+        ]
+    }
 
 
 def _brief(row: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import falcon
-from tributary_common.errors import NotFound
 from tributary_common.ledger import deadletters
+from tributary_common.replay import replay_dead_letters
 
 from .. import schemas, serialize
 from ..deps import ApiDeps
-from ..enqueue import send
 from ..errors import ApiError
 from ..validation import query, read_json
 from .common import parse_id
@@ -121,26 +120,22 @@ class DeadLetterReplay:
             raise ApiError(400, "missing_field", "give ids or a filter", field="ids")
         ids = [uuid.UUID(i) for i in body["ids"]] if "ids" in body else None
         limit = body.get("limit", len(ids) if ids else 100)
-        selected = deadletters.select_for_replay(
-            self.deps.pool, _filter(body.get("filter", {})), ids=ids, limit=limit
+        replayed, failed = replay_dead_letters(
+            self.deps.pool,
+            self.deps.dispatcher,
+            _filter(body.get("filter", {})),
+            ids=ids,
+            limit=limit,
         )
-        replayed, errors = [], []
-        for letter_id in selected:
-            try:
-                done = deadletters.replay(self.deps.pool, letter_id)
-            except NotFound as exc:
-                errors.append({"id": str(letter_id), "error": str(exc)})
-                continue
-            if done is None:
-                continue
-            job = done.enqueued.job
-            dispatched = send(self.deps.dispatcher, job) if done.enqueued.needs_send else True
-            replayed.append(
+        resp.media = {
+            "replayed": [
                 {
-                    "id": str(letter_id),
-                    "jobId": str(job["id"]),
-                    "deduplicated": done.enqueued.deduplicated,
-                    "dispatched": dispatched,
+                    "id": str(r.letter_id),
+                    "jobId": str(r.enqueued.job["id"]),
+                    "deduplicated": r.enqueued.deduplicated,
+                    "dispatched": r.dispatched,
                 }
-            )
-        resp.media = {"replayed": replayed, "errors": errors}
+                for r in replayed
+            ],
+            "errors": [{"id": str(f.letter_id), "error": f.error} for f in failed],
+        }
