@@ -96,13 +96,7 @@ def _guard(fn: Callable[[], int]) -> int:
 
 
 def _recorded(pool: ConnectionPool, command: str, fn: Callable[[], dict[str, Any]]) -> int:
-    schedule_runs.started(pool, command)
-    ok = False
-    try:
-        report = fn()
-        ok = True
-    finally:
-        schedule_runs.finished(pool, command, ok)
+    report = schedule_runs.recorded(pool, command, fn)
     print(json.dumps({"command": command, **report}))
     return OK
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from psycopg_pool import ConnectionPool
 
@@ -19,6 +20,21 @@ SET last_finished_at = now(), last_ok = %(ok)s,
     failures = failures + CASE WHEN %(ok)s THEN 0 ELSE 1 END
 WHERE command = %(command)s
 """
+
+
+T = TypeVar("T")
+
+
+def recorded(pool: ConnectionPool, command: str, fn: Callable[[], T]) -> T:
+    """Run ``fn`` as one run of ``command``: started, then finished ok or failed."""
+    started(pool, command)
+    ok = False
+    try:
+        result = fn()
+        ok = True
+        return result
+    finally:
+        finished(pool, command, ok)
 
 
 def started(pool: ConnectionPool, command: str) -> None:

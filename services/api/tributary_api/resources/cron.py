@@ -7,12 +7,10 @@ staleness alerts work whichever way a deployment drives the schedule.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import falcon
 import redis
-from psycopg_pool import ConnectionPool
 from tributary_common import scheduling
 from tributary_common.ledger import schedule_runs, stats
 
@@ -22,24 +20,10 @@ from ..errors import ApiError
 from ..runner import RunnerHolder
 from ..validation import query, read_json
 
-T = TypeVar("T")
-
 #: process-queue stops starting jobs after this long, well inside gunicorn's timeout.
 PROCESS_BUDGET_SECONDS = 20.0
 #: sync-hourly reports unhealthy below this 24 h success rate (percent).
 HEALTHY_SUCCESS_RATE = 80.0
-
-
-def recorded(pool: ConnectionPool, command: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` as one run of ``command`` in `scheduler_runs`."""
-    schedule_runs.started(pool, command)
-    ok = False
-    try:
-        result = fn()
-        ok = True
-        return result
-    finally:
-        schedule_runs.finished(pool, command, ok)
 
 
 class SyncAll:
@@ -52,7 +36,7 @@ class SyncAll:
             req, schemas.obj({}, [], additionalProperties=False), self.deps.settings.max_body_bytes
         )
         deps = self.deps
-        report = recorded(
+        report = schedule_runs.recorded(
             deps.pool,
             "enqueue-due",
             lambda: scheduling.enqueue_due(deps.pool, deps.dispatcher, everything=True),
@@ -67,10 +51,10 @@ class SyncHourly:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         query(req, {})
         deps = self.deps
-        due = recorded(
+        due = schedule_runs.recorded(
             deps.pool, "enqueue-due", lambda: scheduling.enqueue_due(deps.pool, deps.dispatcher)
         )
-        deleted = recorded(
+        deleted = schedule_runs.recorded(
             deps.pool,
             "cleanup",
             lambda: scheduling.cleanup(deps.pool, retention_days=deps.settings.retention_days),
