@@ -3,6 +3,7 @@ duplicate delivery, crash recovery, lost messages, retention."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -293,8 +294,6 @@ def test_dead_letters_cli_lists_replays_and_purges(stack: Stack, sim: SimAdmin) 
     stack.wait_status([job["id"]], "failed", timeout=30)
 
     # When it is listed and replayed from the CLI
-    import json
-
     listed = json.loads(stack.scheduler("dead-letters", "list", "--provider", "github").stdout)
     assert [d["jobId"] for d in listed["deadLetters"]] == [str(job["id"])]
     replayed = json.loads(

@@ -21,9 +21,9 @@ from tools.localstack import services as localstack
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[str]:
     """A Redis server of this test's own, so FLUSHALL touches nobody else's keys."""
-    url, proc = localstack._start_redis(tmp_path)
+    url, proc = localstack.start_redis(tmp_path)
     yield url
-    localstack._stop_process(proc)
+    localstack.stop_process(proc)
 
 
 def test_flushall_mid_run_then_reconcile_completes_every_job(

