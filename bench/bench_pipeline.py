@@ -167,6 +167,20 @@ def enqueue_due_rate(database_url: str, redis_url: str) -> tuple[float, int]:
     return report.enqueued / seconds, report.enqueued
 
 
+def _wait_until_draining(pool, jobs_done: int = 200) -> None:
+    """Return once the workers have booted and are working through the backlog."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with transaction(pool) as conn:
+            done = conn.execute(
+                "SELECT count(*) AS n FROM sync_jobs WHERE status = 'completed'"
+            ).fetchone()["n"]
+        if done >= jobs_done:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("workers did not start draining the backlog within 60 s")
+
+
 def manual_pickup(database_url: str, redis_url: str) -> tuple[list[float], list[int]]:
     namespace = f"bench-manual-{uuid.uuid4().hex[:6]}"
     pool = open_pool(database_url, max_size=4)
@@ -184,7 +198,7 @@ def manual_pickup(database_url: str, redis_url: str) -> tuple[list[float], list[
     )
     rss: list[int] = []
     try:
-        time.sleep(3)  # workers booted and draining the scheduled backlog
+        _wait_until_draining(pool)
         job_ids = []
         for conn_id in vips:
             result = jobs.enqueue(
@@ -208,6 +222,7 @@ def manual_pickup(database_url: str, redis_url: str) -> tuple[list[float], list[
             time.sleep(0.5)
         waiting_left = client.llen(f"{namespace}:sync.scheduled")
         print(f"scheduled still waiting when the last manual job finished: {waiting_left}")
+        assert waiting_left > 0, "the scheduled backlog drained before the samples ended"
     finally:
         _stop(proc)
         for key in client.scan_iter(f"{namespace}*"):

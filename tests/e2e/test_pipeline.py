@@ -69,6 +69,22 @@ def test_manual_job_starts_before_5000_scheduled(stack: Stack, sim: SimAdmin) ->
     assert started <= 2 * 2 * 2, f"{started} scheduled jobs started before the manual one"
 
 
+def test_worker_processes_prefetch_one_per_thread_and_poll_every_100ms(stack: Stack) -> None:
+    # When the worker starts its processes (forked from the main one)
+    stack.start_workers(processes=2, threads=3)
+
+    # Then each consumes with a prefetch of one message per thread and polls an idle
+    # queue at least every 100 ms (Dramatiq's own defaults would be 6 and 1,000 ms)
+    def booted() -> list[dict]:
+        lines = [line for line in stack.worker_log().splitlines() if "worker.consuming" in line]
+        return [json.loads(line) for line in lines]
+
+    stack.wait_for(lambda: len(booted()) == 2, what="both worker processes consuming")
+    assert {(b["threads"], b["queue_prefetch"], b["poll_timeout_ms"]) for b in booted()} == {
+        (3, 3, 100)
+    }
+
+
 def test_retry_backoff_then_success(stack: Stack, sim: SimAdmin) -> None:
     # Given a provider that fails twice with HTTP 500 (UNKNOWN, retryable)
     sim.fault("github", "server_error", account="flaky-user", count=2)

@@ -12,11 +12,12 @@ import shutil
 import sys
 import tempfile
 
-from dramatiq.cli import main as dramatiq_main
-from dramatiq.cli import make_argument_parser
 from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 from tributary_common.errors import ConfigError
 from tributary_common.settings import Settings
+
+#: Longest pause between two polls of an idle queue.
+WORKER_TIMEOUT_MS = 100
 
 
 def prepare_metrics_dir() -> str:
@@ -37,9 +38,15 @@ def main() -> int:
         return 2
     prepare_metrics_dir()
     # Small prefetch: a process holds at most one message per thread per band, so a manual
-    # job is never stuck behind a prefetched backlog, and idle polling stays brisk.
+    # job is never stuck behind a prefetched backlog. An idle queue is polled at least every
+    # 100 ms (Dramatiq's default backs off to 1 s), so a manual job is picked up at once.
     os.environ.setdefault("dramatiq_queue_prefetch", str(settings.worker_threads))
-    os.environ.setdefault("dramatiq_worker_timeout", "100")
+    os.environ.setdefault("dramatiq_worker_timeout", str(WORKER_TIMEOUT_MS))
+    # Dramatiq reads both when `dramatiq.worker` is first imported, and the worker
+    # processes are forked from this one: import it only now.
+    from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
+
     if settings.metrics_port:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

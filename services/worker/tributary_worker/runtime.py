@@ -59,7 +59,10 @@ def current() -> Runtime:
 
 def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    pool = open_pool(settings.database_url, max_size=settings.worker_threads + 2)
+    # Fixed size, opened at boot: one connection per thread plus the lease keeper and
+    # housekeeping, so the first jobs do not wait for connections to be made.
+    size = settings.worker_threads + 2
+    pool = open_pool(settings.database_url, min_size=size, max_size=size)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=30)
     limiter = build_limiter(settings, client)
     dispatcher = Dispatcher(client, settings.namespace)
@@ -129,6 +132,15 @@ class WorkerRuntime(dramatiq.Middleware):
         _current = build(self.settings, self.registry)
         _current.promoter.start()
         event(log, "worker.booted", owner=_current.runner.owner)
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        event(
+            log,
+            "worker.consuming",
+            threads=worker.worker_threads,
+            queue_prefetch=worker.queue_prefetch,
+            poll_timeout_ms=worker.worker_timeout,
+        )
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         if _current is not None:
