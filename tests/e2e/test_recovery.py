@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from tributary_common import scheduling
 
 from tests.e2e.stack import Stack
 from tests.support.simulator import SimAdmin
@@ -85,6 +86,27 @@ def test_concurrent_enqueue_due_never_enqueues_twice(stack: Stack, sim: SimAdmin
     # and each connection's next due time moved one interval on, keeping its phase
     late = stack.query("SELECT count(*) AS n FROM connections WHERE next_due_at <= now()")[0]["n"]
     assert late == 0
+
+
+def test_sync_all_enqueues_every_active_connection_across_batches(stack: Stack) -> None:
+    # Given 1,050 active connections, most of them not due, and one paused
+    stack.query(
+        "INSERT INTO connections (id, user_id, provider, account_id, access_token, next_due_at)"
+        " SELECT gen_random_uuid(), 'all-' || g, 'github', 'all' || g, 't',"
+        " now() + mod(g, 7) * interval '1 minute' FROM generate_series(1, 1050) g RETURNING 1"
+    )
+    stack.query("UPDATE connections SET status = 'paused' WHERE user_id = 'all-1' RETURNING 1")
+
+    # When every connection is enqueued (the cron sync-all) in batches of 100
+    report = scheduling.enqueue_due(stack.pool, stack.dispatcher, everything=True, batch=100)
+
+    # Then each active connection got one job and one message, none twice
+    assert (report.enqueued, report.skipped) == (1049, 0)
+    assert stack.query("SELECT count(DISTINCT connection_id) AS n FROM sync_jobs")[0]["n"] == 1049
+    assert stack.dispatcher.depth()["scheduled"]["waiting"] == 1049
+    # and a second run finds every one of them already queued
+    again = scheduling.enqueue_due(stack.pool, stack.dispatcher, everything=True, batch=100)
+    assert (again.enqueued, again.skipped) == (0, 1049)
 
 
 def test_new_connections_come_due_spread_over_the_interval(stack: Stack) -> None:

@@ -1,7 +1,7 @@
 """The scheduler's operations, shared by its CLI and the api's cron endpoints.
 
 - `enqueue_due`: scheduled jobs for every due connection, in batches (one INSERT … SELECT
-  and one Redis pipeline per batch).
+  and one Redis pipeline per batch), two batches at a time.
 - `reconcile`: the ledger is the source of truth; re-send pending jobs whose message is
   gone (send failed, Redis flushed) and recover jobs whose worker died (lease expired),
   dead-lettering a job that keeps killing workers.
@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -25,6 +25,9 @@ from .ledger.sql import queries
 
 Q = queries("jobs")
 BATCH = 5000
+#: Batches of `enqueue_due` written at once (measured on 2 cores: 1 lane ~21k rows/s,
+#: 2 lanes ~33k rows/s of ledger work).
+LANES = 2
 
 
 def today_utc() -> date:
@@ -44,31 +47,59 @@ def enqueue_due(
     sync_date: date | None = None,
     everything: bool = False,
     batch: int = BATCH,
+    lanes: int = LANES,
 ) -> EnqueueReport:
     """Enqueue scheduled jobs for due connections (all active ones with ``everything``).
 
     ``skipped`` counts connections that already had an active job for the window. If a
     send fails the jobs stay pending in the ledger and `reconcile` sends them.
+
+    ``lanes`` batches are written at once, each on its own PostgreSQL connection, and a
+    batch's messages are sent once its transaction has committed; so one lane's Redis
+    send overlaps another's insert. Due connections are shared out by SKIP LOCKED; with
+    ``everything`` each lane pages through its own slice of the id space.
     """
-    report = EnqueueReport()
     day = sync_date or today_utc()
-    # Batch n's messages go out while batch n+1's rows are written: the ledger and Redis
-    # work overlap, and a batch is only sent once its transaction has committed.
-    with ThreadPoolExecutor(1, thread_name_prefix="enqueue-send") as sender:
-        sending: Future[int] | None = None
-        while True:
-            found = jobs.enqueue_due(pool, sync_date=day, limit=batch, everything=everything)
-            report.enqueued += len(found.jobs)
-            report.skipped += found.due - len(found.jobs)
-            if sending is not None:
-                sending.result()
-            sends = [Send(job_id, "sync.scheduled", mid) for job_id, mid in found.jobs]
-            sending = sender.submit(dispatcher.send_many, sends)
-            # With `everything`, each connection's due time moves forward, so a second
-            # pass would pick the same rows again: one pass over all of them is the run.
-            if found.due < batch or everything:
-                sending.result()
-                return report
+    bounds = _id_bounds(lanes)
+    with ThreadPoolExecutor(lanes, thread_name_prefix="enqueue-due") as executor:
+        futures = [
+            executor.submit(
+                _lane, pool, dispatcher, day, batch, everything, bounds[i], bounds[i + 1]
+            )
+            for i in range(lanes)
+        ]
+        reports = [f.result() for f in futures]
+    return EnqueueReport(
+        enqueued=sum(r.enqueued for r in reports), skipped=sum(r.skipped for r in reports)
+    )
+
+
+def _id_bounds(lanes: int) -> list[uuid.UUID]:
+    """``lanes`` + 1 ids cutting the uuid space into equal slices (after, upto]."""
+    top = 2**128 - 1
+    return [uuid.UUID(int=top * i // lanes) for i in range(lanes + 1)]
+
+
+def _lane(
+    pool: ConnectionPool,
+    dispatcher: Dispatcher,
+    day: date,
+    batch: int,
+    everything: bool,
+    after: uuid.UUID,
+    upto: uuid.UUID,
+) -> EnqueueReport:
+    report = EnqueueReport()
+    while True:
+        found = jobs.enqueue_due(
+            pool, sync_date=day, limit=batch, everything=everything, after=after, upto=upto
+        )
+        report.enqueued += len(found.jobs)
+        report.skipped += found.due - len(found.jobs)
+        dispatcher.send_many(Send(job_id, "sync.scheduled", mid) for job_id, mid in found.jobs)
+        if found.due < batch or found.last_id is None:
+            return report
+        after = found.last_id
 
 
 @dataclass

@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(settings.log_level)
     if args.command == "migrate":
         return _guard(lambda: _migrate(settings))
-    pool = open_pool(settings.database_url, max_size=2)
+    pool = open_pool(settings.database_url, max_size=scheduling.LANES + 1)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
     dispatcher = Dispatcher(client, settings.namespace)
     try:

@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from .. import bands
-from ..db import transaction
+from ..db import statement, transaction
 from ..errors import NotFound
 from .sql import queries
 
@@ -92,36 +92,59 @@ def enqueue(
 class DueBatch:
     due: int
     jobs: list[tuple[uuid.UUID, str]]  # (job id, message id)
+    #: The highest connection id of the batch: where the next page of `everything` starts.
+    last_id: uuid.UUID | None = None
+
+
+FIRST_ID = uuid.UUID(int=0)
+LAST_ID = uuid.UUID(int=2**128 - 1)
 
 
 def enqueue_due(
-    pool: ConnectionPool, *, sync_date: date, limit: int, everything: bool = False
+    pool: ConnectionPool,
+    *,
+    sync_date: date,
+    limit: int,
+    everything: bool = False,
+    after: uuid.UUID = FIRST_ID,
+    upto: uuid.UUID = LAST_ID,
 ) -> DueBatch:
-    """Enqueue scheduled jobs for up to ``limit`` due (or, with ``everything``, all) connections."""
+    """Enqueue scheduled jobs for up to ``limit`` due connections, or with ``everything``
+    for the next ``limit`` active connections with ``after`` < id <= ``upto``."""
+    params = {
+        "sync_date": sync_date,
+        "limit": limit,
+        "everything": everything,
+        "after": after,
+        "upto": upto,
+    }
     with transaction(pool) as conn:
-        rows = conn.execute(
-            Q["enqueue_due"], {"sync_date": sync_date, "limit": limit, "everything": everything}
-        ).fetchall()
-    due = rows[0]["due"] if rows else 0
-    return DueBatch(due=due, jobs=[(r["id"], r["message_id"]) for r in rows if r["id"]])
+        rows = conn.execute(Q["enqueue_due"], params).fetchall()
+    if not rows:
+        return DueBatch(due=0, jobs=[])
+    return DueBatch(
+        due=rows[0]["due"],
+        jobs=[(r["id"], r["message_id"]) for r in rows if r["id"]],
+        last_id=rows[0]["last_id"],
+    )
 
 
 def claim(
     pool: ConnectionPool, job_id: uuid.UUID, *, owner: str, lease_seconds: float
 ) -> dict[str, Any] | None:
-    with transaction(pool) as conn:
+    with statement(pool) as conn:
         return conn.execute(
             Q["claim"], {"id": job_id, "owner": owner, "lease_seconds": lease_seconds}
         ).fetchone()
 
 
 def state(pool: ConnectionPool, job_id: uuid.UUID) -> dict[str, Any] | None:
-    with transaction(pool) as conn:
+    with statement(pool) as conn:
         return conn.execute(Q["state"], {"id": job_id}).fetchone()
 
 
 def get(pool: ConnectionPool, job_id: uuid.UUID) -> dict[str, Any]:
-    with transaction(pool) as conn:
+    with statement(pool) as conn:
         row = conn.execute(Q["get"], {"id": job_id}).fetchone()
     if row is None:
         raise NotFound(f"job {job_id} not found")
@@ -137,7 +160,7 @@ def renew_leases(
     pool: ConnectionPool, job_ids: list[uuid.UUID], *, owner: str, lease_seconds: float
 ) -> set[uuid.UUID]:
     """Extend the leases of running jobs; return the ids still held."""
-    with transaction(pool) as conn:
+    with statement(pool) as conn:
         rows = conn.execute(
             Q["renew_leases"], {"ids": job_ids, "owner": owner, "lease_seconds": lease_seconds}
         ).fetchall()
@@ -178,7 +201,7 @@ def _attempt(
 
 def complete(pool: ConnectionPool, job_id: uuid.UUID, end: AttemptEnd) -> dict[str, Any] | None:
     """Mark the job completed (with its attempt row); None when this worker no longer held it."""
-    with transaction(pool) as conn:
+    with statement(pool) as conn:
         return conn.execute(
             Q["complete"],
             {

@@ -24,20 +24,31 @@ RETURNING *
 -- Rows are locked with SKIP LOCKED and their next due time moves forward in the same
 -- transaction, so two runs at once never enqueue a connection twice. The next due time
 -- keeps the connection's phase (a whole number of intervals later), so a spread schedule
--- stays spread.
-WITH due AS (
+-- stays spread. One batch: the most overdue connections, or with `everything` the next
+-- page of all active ones in id order within (after, upto] (bumped rows may still look
+-- due, so that run pages by id instead of by due time).
+WITH due_now AS (
     SELECT id FROM connections
-    WHERE status = 'active' AND (%(everything)s OR next_due_at <= now())
+    WHERE NOT %(everything)s AND status = 'active' AND next_due_at <= now()
     ORDER BY next_due_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
+), all_page AS (
+    SELECT id FROM connections
+    WHERE %(everything)s AND status = 'active' AND id > %(after)s AND id <= %(upto)s
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT id FROM due_now UNION ALL SELECT id FROM all_page
 ), bumped AS (
     UPDATE connections c
     SET next_due_at = c.next_due_at + make_interval(mins => c.sync_interval_minutes)
             * (floor(greatest(extract(epoch FROM now() - c.next_due_at), 0)
                      / (c.sync_interval_minutes * 60)) + 1),
         updated_at = now()
-    FROM due WHERE c.id = due.id
+    -- = ANY(ARRAY(…)): primary-key lookups, not a hash join over every connection
+    WHERE c.id = ANY(ARRAY(SELECT id FROM due))
     RETURNING c.id, c.user_id, c.provider
 ), ins AS (
     INSERT INTO sync_jobs (id, user_id, platform, connection_id, sync_date, trigger, priority,
@@ -48,7 +59,8 @@ WITH due AS (
     ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing') DO NOTHING
     RETURNING id, message_id
 )
-SELECT d.n AS due, ins.id, ins.message_id
+SELECT d.n AS due, (SELECT id FROM bumped ORDER BY id DESC LIMIT 1) AS last_id,
+       ins.id, ins.message_id
 FROM (SELECT count(*) AS n FROM bumped) d LEFT JOIN ins ON true
 
 -- name: claim
