@@ -144,7 +144,7 @@ def test_a_slow_ledger_is_cut_by_the_statement_timeout(
 ) -> None:
     # Given a ledger table locked by another transaction, so the collector's reads block
     collector = LedgerCollector(pool, Dispatcher(redis_client, namespace), statement_timeout_ms=200)
-    with pool.connection() as blocker:
+    with pool.connection() as blocker, blocker.transaction():
         blocker.execute("LOCK TABLE connections IN ACCESS EXCLUSIVE MODE")
         started = datetime.now(UTC)
 

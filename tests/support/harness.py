@@ -27,6 +27,7 @@ class Harness:
             provider=self.connection.provider,
             account=self.connection.account_id,
             client=self.client,
+            headers=self.connector.default_headers(self.connection),
             limiter=self.limiter,
             error_mapper=self.connector.error_mapper,
             feedback=self.connector.feedback,
@@ -44,12 +45,9 @@ def build_harness(
     token: str = "test-token",
     timeout_seconds: float = 2.0,
 ) -> Harness:
-    """Build ``connector_cls`` and an httpx client with its default headers, as the runner does."""
+    """Build ``connector_cls`` and a plain httpx client; auth headers go per request, as the
+    runner does (its clients are shared by every connection of a provider)."""
     connection = ConnectionInfo(uuid.uuid4(), "user-1", provider, account_id, token)
     connector = connector_cls(ProviderConfig(base_url=base_url, timeout_seconds=timeout_seconds))
-    client = httpx.Client(
-        base_url=base_url,
-        timeout=timeout_seconds,
-        headers=connector.default_headers(connection),
-    )
+    client = httpx.Client(base_url=base_url, timeout=timeout_seconds)
     return Harness(connector, connection, PermissiveLimiter(), client)

@@ -208,6 +208,24 @@ def test_slots_are_leases_that_expire_renew_and_release(
     assert limiter.acquire_slot("meta_ads", "job4", 10).allowed
 
 
+def test_a_provider_without_a_cap_holds_no_slot(make: MakeLimiter) -> None:
+    limiter = make({"github": "concurrency=none"})
+    assert all(limiter.acquire_slot("github", f"job{i}", 10).allowed for i in range(50))
+    assert limiter.renew_slot("github", "job1", 10)
+    limiter.release_slot("github", "job1")
+    assert limiter.snapshot()["github"]["slots"] == {"limit": None, "in_use": 0}
+
+
+def test_an_uncapped_provider_needs_no_redis_for_slots(clock: FakeClock) -> None:
+    client = redis.Redis(
+        port=_closed_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+    limiter = RedisLimiter(client, "trt-down", LimitConfig(), clock)
+    assert limiter.acquire_slot("github", "job", 10).allowed
+    assert limiter.renew_slot("github", "job", 10)
+    limiter.release_slot("github", "job")
+
+
 def test_refused_slot_holders_get_distinct_retry_times(make: MakeLimiter) -> None:
     limiter = make({"google_ads": "concurrency=1"})
     assert limiter.acquire_slot("google_ads", "running", 30).allowed
@@ -295,9 +313,10 @@ def test_redis_unreachable_fails_closed(clock: FakeClock) -> None:
     decision = limiter.acquire("github", "a")
     assert (decision.allowed, decision.scope) == (False, UNAVAILABLE)
     assert decision.retry_at == pytest.approx(clock.now + 5)
-    assert limiter.acquire_slot("github", "job", 10).scope == UNAVAILABLE
-    assert not limiter.renew_slot("github", "job", 10)
-    limiter.release_slot("github", "job")
+    # meta_ads has a concurrency cap by default, so its slots live in Redis
+    assert limiter.acquire_slot("meta_ads", "job", 10).scope == UNAVAILABLE
+    assert not limiter.renew_slot("meta_ads", "job", 10)
+    limiter.release_slot("meta_ads", "job")
     limiter.cooldown("github", None, clock.now + 5, "reset")
     assert limiter.snapshot() == {"unavailable": True}
 

@@ -139,7 +139,9 @@ class LedgerCollector(Collector):
 
     def _ledger_metrics(self) -> list[Metric]:
         queues = [band.queue for band in bands.BANDS]
-        with self.pool.connection(timeout=self.connect_timeout_seconds) as conn:
+        pooled = self.pool.connection(timeout=self.connect_timeout_seconds)
+        # One transaction: the statement timeout is set LOCAL to it.
+        with pooled as conn, conn.transaction():
             conn.execute(TIMEOUT_SQL, (f"{int(self.statement_timeout_ms)}ms",))
             processing = _rows(conn.execute(PROCESSING_SQL))
             oldest = _rows(conn.execute(OLDEST_PENDING_SQL, {"queues": queues}))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +58,7 @@ class ProviderHttp:
         account: str,
         client: httpx.Client,
         limiter: RateLimiter,
+        headers: Mapping[str, str] | None = None,
         error_mapper: ErrorMapper,
         feedback: FeedbackReader = _no_feedback,
         observe: ResponseObserver = _no_observer,
@@ -70,6 +71,8 @@ class ProviderHttp:
         self.account = account
         self.client = client
         self.limiter = limiter
+        #: Sent with every request (the connection's auth): the client may be shared.
+        self.headers = dict(headers or {})
         self.error_mapper = error_mapper
         self.feedback = feedback
         self.observe = observe
@@ -96,6 +99,8 @@ class ProviderHttp:
         self._take(cost)
         self.requests_sent += 1
         try:
+            if self.headers:
+                kwargs["headers"] = {**self.headers, **(kwargs.get("headers") or {})}
             response = self.client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
             self.observe(self.provider, None)

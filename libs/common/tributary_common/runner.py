@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -33,6 +35,9 @@ from .shutdown import StopSignal
 from .sync_context import LedgerSyncContext
 
 log = logging.getLogger(__name__)
+
+#: Accepts no cookie from any domain.
+_NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,22 @@ class JobRunner:
         self.rng = rng or random.Random()
         # Loading the CA bundle costs ~20 ms: once per runner, not once per job.
         self._ssl = httpx.create_ssl_context()
+        # One HTTP client per (thread, provider), kept across jobs: connections to the
+        # provider stay open (no TLS handshake per job) and building a client is not free.
+        self._local = threading.local()
+
+    def _client(self, provider: str, config: ProviderConfig) -> httpx.Client:
+        clients: dict[str, httpx.Client] = self._local.__dict__.setdefault("clients", {})
+        client = clients.get(provider)
+        if client is None:
+            client = clients[provider] = httpx.Client(
+                base_url=config.base_url,
+                timeout=config.timeout_seconds,
+                verify=self._ssl,
+                # Shared by every account's jobs on this thread: no cookie may carry over.
+                cookies=CookieJar(policy=_NO_COOKIES),
+            )
+        return client
 
     def run(self, job_id: uuid.UUID) -> RunResult:
         job = jobs.claim(
@@ -145,24 +166,19 @@ class JobRunner:
         )
         context: LedgerSyncContext | None = None
         try:
-            with httpx.Client(
-                base_url=config.base_url,
-                timeout=config.timeout_seconds,
+            http = ProviderHttp(
+                provider=provider,
+                account=connection.account_id,
+                client=self._client(provider, config),
                 headers=connector.default_headers(connection),
-                verify=self._ssl,
-            ) as client:
-                http = ProviderHttp(
-                    provider=provider,
-                    account=connection.account_id,
-                    client=client,
-                    limiter=self.limiter,
-                    error_mapper=connector.error_mapper,
-                    feedback=connector.feedback,
-                    observe=metrics.provider_response,
-                    max_inline_wait_seconds=self.policy.max_inline_wait_seconds,
-                )
-                context = LedgerSyncContext(self.pool, request, http, stop=self.stop)
-                connector.sync(context)
+                limiter=self.limiter,
+                error_mapper=connector.error_mapper,
+                feedback=connector.feedback,
+                observe=metrics.provider_response,
+                max_inline_wait_seconds=self.policy.max_inline_wait_seconds,
+            )
+            context = LedgerSyncContext(self.pool, request, http, stop=self.stop)
+            connector.sync(context)
         except Deferred as deferred:
             return self._defer(started, deferred, _records(context))
         except ShutdownRequested:

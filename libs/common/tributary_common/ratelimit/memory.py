@@ -157,12 +157,17 @@ class MemoryLimiter:
         return {h: int(exp) for h, exp in leases.items()}
 
     def acquire_slot(self, provider: str, holder: str, ttl_seconds: float) -> Decision:
-        """Take one of the provider's concurrency slots as a lease of ``ttl_seconds``."""
+        """Take one of the provider's concurrency slots as a lease of ``ttl_seconds``.
+
+        A provider without a concurrency cap has no slots to hold: always granted.
+        """
         capacity = self.config.for_provider(provider).concurrency
+        if capacity is None:
+            return Decision(True, self.clock() + ttl_seconds, None)
         with self._lock:
             now = to_us(self.clock())
             leases = self._leases(provider, now)
-            if holder in leases or capacity is None or len(leases) < capacity:
+            if holder in leases or len(leases) < capacity:
                 expires = now + to_us(ttl_seconds)
                 self._hashes[slots_key(self.namespace, provider)][holder] = str(expires)
                 return Decision(True, to_seconds(expires), None)
@@ -173,6 +178,8 @@ class MemoryLimiter:
 
     def renew_slot(self, provider: str, holder: str, ttl_seconds: float) -> bool:
         """Extend the lease; False when it had expired and was lost."""
+        if self.config.for_provider(provider).concurrency is None:
+            return True
         with self._lock:
             now = to_us(self.clock())
             if holder not in self._leases(provider, now):

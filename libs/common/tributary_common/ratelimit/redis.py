@@ -119,8 +119,16 @@ class RedisLimiter:
         )
         return int(allowed), int(at_us)
 
+    def _uncapped(self, provider: str) -> bool:
+        return self.config.for_provider(provider).concurrency is None
+
     def acquire_slot(self, provider: str, holder: str, ttl_seconds: float) -> Decision:
-        """Take one of the provider's concurrency slots as a lease of ``ttl_seconds``."""
+        """Take one of the provider's concurrency slots as a lease of ``ttl_seconds``.
+
+        A provider without a concurrency cap has no slots to hold: granted, no round trip.
+        """
+        if self._uncapped(provider):
+            return Decision(True, self._now() + ttl_seconds, None)
         try:
             allowed, at_us = self._slot("acquire", provider, holder, ttl_seconds)
         except _UNREACHABLE as exc:
@@ -131,6 +139,8 @@ class RedisLimiter:
 
     def renew_slot(self, provider: str, holder: str, ttl_seconds: float) -> bool:
         """Extend the lease; False when it expired (or Redis is unreachable)."""
+        if self._uncapped(provider):
+            return True
         try:
             return self._slot("renew", provider, holder, ttl_seconds)[0] == 1
         except _UNREACHABLE as exc:
@@ -139,6 +149,8 @@ class RedisLimiter:
 
     def release_slot(self, provider: str, holder: str) -> None:
         """Give the slot back; idempotent, and a lost release just waits for the TTL."""
+        if self._uncapped(provider):
+            return
         try:
             self._slot("release", provider, holder, 0)
         except _UNREACHABLE as exc:
