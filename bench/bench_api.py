@@ -3,7 +3,8 @@
 Starts a real gunicorn (``GUNICORN_WORKERS``, default 4 sync workers) on a private,
 migrated database (dropped after) holding 2,000 connections, 20,000 pending and 50,000
 finished jobs, so queue positions count a real backlog. The load generator is a small
-asyncio HTTP/1.1 client of our own (no wrk needed); it shares the 2 cores with the server.
+asyncio HTTP/1.1 client of our own (no wrk needed); it shares the 2 cores with the server,
+and runs each phase with its cyclic GC paused so its own collections are not counted.
 
 Phases (``PHASE_SECONDS`` each):
 1. status, closed loop, ``CONCURRENCY`` connections: maximum throughput, p50/p99;
@@ -19,6 +20,7 @@ Writes a Markdown table to ``bench/results/api.md``. Targets: status p99 <= 25 m
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -27,9 +29,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -159,15 +163,33 @@ async def open_loop(host: str, port: int, rate: float, phase: Phase) -> None:
     total = int(rate * PHASE_SECONDS)
 
     async def one(at: float) -> None:
-        await asyncio.sleep(max(0.0, at - time.perf_counter()))
         conn = idle.pop() if idle else Conn(host, port)
         status, _ = await conn.request(status_request(f"{host}:{port}"))
         phase.latencies_ms.append((time.perf_counter() - at) * 1000)
         phase.statuses[status] = phase.statuses.get(status, 0) + 1
         idle.append(conn)
 
-    await asyncio.gather(*(one(start + i / rate) for i in range(total)))
+    # Each request is started at its time (not all created up front, which would make the
+    # first ones late while the event loop set up thousands of tasks).
+    tasks = []
+    for i in range(total):
+        at = start + i / rate
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(at)))
+    await asyncio.gather(*tasks)
     phase.seconds = time.perf_counter() - start
+
+
+def measure(load: Coroutine[Any, Any, None]) -> None:
+    """Run one phase with the load generator's cyclic GC paused: its collections (tens of
+    ms with thousands of live tasks) would otherwise count as server latency. wrk, in C,
+    has no such pauses."""
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(load)
+    finally:
+        gc.enable()
 
 
 def free_port() -> int:
@@ -234,7 +256,7 @@ def report(phases: list[Phase], missing: int, workers: str) -> str:
     ]
     header = (
         f"# API load test\n\ngunicorn, {workers} sync workers, load generator on the same host "
-        f"(`bench/bench_api.py`, {CONCURRENCY} connections closed loop, "
+        f"(`bench/bench_api.py`, GC paused during phases, {CONCURRENCY} connections closed loop, "
         f"{PHASE_SECONDS:.0f} s per phase), {os.cpu_count()} CPUs, "
         f"{datetime.now(UTC):%Y-%m-%d}.\n\n"
     )
@@ -259,9 +281,9 @@ def main() -> None:
             Phase(f"GET /api/sync/status at {TARGET_RPS}/s"),
             Phase("POST /api/sync/manual, closed loop"),
         ]
-        asyncio.run(closed_loop("127.0.0.1", port, status_request, phases[0]))
-        asyncio.run(open_loop("127.0.0.1", port, TARGET_RPS, phases[1]))
-        asyncio.run(closed_loop("127.0.0.1", port, manual_request, phases[2]))
+        measure(closed_loop("127.0.0.1", port, status_request, phases[0]))
+        measure(open_loop("127.0.0.1", port, TARGET_RPS, phases[1]))
+        measure(closed_loop("127.0.0.1", port, manual_request, phases[2]))
         with psycopg.connect(database_url) as conn:
             ids = list(phases[2].job_ids)
             present = conn.execute(

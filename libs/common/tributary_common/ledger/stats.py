@@ -7,7 +7,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from .. import bands
-from ..db import transaction
+from ..db import statement, transaction
 from .sql import queries
 
 Q = queries("stats")
@@ -17,7 +17,7 @@ def queue_position(pool: ConnectionPool, job: dict[str, Any]) -> int | None:
     """Pending jobs that start before ``job`` (None unless it is pending)."""
     if job["status"] != "pending":
         return None
-    with transaction(pool) as conn:
+    with statement(pool) as conn:
         row = conn.execute(
             Q["queue_position"],
             {"priority": job["priority"], "created_at": job["created_at"], "id": job["id"]},
@@ -28,14 +28,24 @@ def queue_position(pool: ConnectionPool, job: dict[str, Any]) -> int | None:
 def user_status(
     pool: ConnectionPool, user_id: str, provider: str, *, recent: int = 10
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """Return the user's connection/active-job/queue row (None: no connection) and recent jobs."""
+    """Return the user's connection/active-job row (None: no connection) and recent jobs."""
     params = {"user_id": user_id, "provider": provider, "limit": recent}
-    with transaction(pool) as conn:
+    # Two reads, each its own snapshot: a status page needs no more, and it saves the
+    # BEGIN/COMMIT round trips on the api's busiest route.
+    with statement(pool) as conn:
         row = conn.execute(Q["user_status"], params).fetchone()
         if row is None:
             return None, []
         syncs = conn.execute(Q["recent_syncs"], params).fetchall()
     return row, syncs
+
+
+def queue_totals(pool: ConnectionPool) -> dict[str, int]:
+    """Jobs waiting (pending) and running (processing), over the whole ledger."""
+    with statement(pool) as conn:
+        row = conn.execute(Q["queue_totals"]).fetchone()
+    assert row is not None  # an aggregate always answers one row
+    return {"waiting": int(row["waiting"]), "processing": int(row["processing"])}
 
 
 def queue_stats(pool: ConnectionPool) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import redis
 from tributary_common.ledger import connections, stats
 
 from .. import schemas, serialize
+from ..cache import Expiring
 from ..deps import ApiDeps
 from ..enqueue import enqueue_and_send
 from ..errors import ApiError
@@ -76,9 +77,15 @@ def _sync_date(raw: str | None, today: date) -> date:
     return day
 
 
+#: How old the queue totals (`waiting`, `active`) in a user's status may be. Counting the
+#: pending jobs walks an index of all of them, too much for every status request.
+TOTALS_TTL_SECONDS = 1.0
+
+
 class SyncStatus:
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
+        self.totals = Expiring(lambda: stats.queue_totals(deps.pool), TOTALS_TTL_SECONDS)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = query(req, STATUS_PARAMS)
@@ -95,6 +102,7 @@ class SyncStatus:
         row, recent = stats.user_status(self.deps.pool, user_id, provider)
         if row is None:
             raise ApiError(404, "connection_not_found", f"user has no {provider} connection")
+        totals = self.totals.get()
         return {
             "provider": provider,
             "connection": {
@@ -105,8 +113,8 @@ class SyncStatus:
                 "isActive": row["job_id"] is not None,
                 "queuePosition": row["queue_position"],
                 "jobId": None if row["job_id"] is None else str(row["job_id"]),
-                "waiting": row["waiting"],
-                "active": row["processing"],
+                "waiting": totals["waiting"],
+                "active": totals["processing"],
             },
             "recentSyncs": [serialize.recent_sync(r) for r in recent],
         }

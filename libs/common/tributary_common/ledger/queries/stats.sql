@@ -6,7 +6,7 @@ WHERE status = 'pending'
   AND (priority, created_at, id) < (%(priority)s, %(created_at)s, %(id)s)
 
 -- name: user_status
--- One round trip: the connection, its active job with its position, and queue totals.
+-- One round trip: the connection, and its active job with its position.
 WITH conn AS (
     SELECT id, status, last_synced_at FROM connections
     WHERE user_id = %(user_id)s AND provider = %(provider)s
@@ -24,10 +24,13 @@ SELECT conn.id AS connection_id, conn.status AS connection_status, conn.last_syn
            SELECT count(*) FROM sync_jobs p
            WHERE p.status = 'pending'
              AND (p.priority, p.created_at, p.id) < (active.priority, active.created_at, active.id)
-       ) WHEN active.status = 'processing' THEN 0 END AS queue_position,
-       (SELECT count(*) FROM sync_jobs WHERE status = 'pending') AS waiting,
-       (SELECT count(*) FROM sync_jobs WHERE status = 'processing') AS processing
+       ) WHEN active.status = 'processing' THEN 0 END AS queue_position
 FROM conn LEFT JOIN active ON true
+
+-- name: queue_totals
+-- Counts over the partial indexes: O(pending jobs), so the api caches the answer briefly.
+SELECT (SELECT count(*) FROM sync_jobs WHERE status = 'pending') AS waiting,
+       (SELECT count(*) FROM sync_jobs WHERE status = 'processing') AS processing
 
 -- name: recent_syncs
 SELECT id, status, trigger, sync_date, created_at, started_at, completed_at, records_synced,
