@@ -1,7 +1,8 @@
 """Pipeline benchmarks (issue: the sync pipeline):
 
 1. no-op pipeline throughput (claim, complete, attempt row) vs raw Dramatiq draining no-op
-   messages, same processes and threads — target ratio ≥ 0.6;
+   messages, same processes and threads, alternating for ``BENCH_ROUNDS`` rounds (median)
+   — target ratio ≥ 0.6;
 2. `enqueue-due` for 100,000 due connections — target ≥ 20,000 jobs/s, ledger rows included;
 3. manual-job pickup latency with 50,000 scheduled jobs waiting — target p99 ≤ 100 ms;
 4. worker RSS per process.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +39,7 @@ NOOP_JOBS = int(os.environ.get("BENCH_NOOP_JOBS", "4000"))
 DUE_CONNECTIONS = int(os.environ.get("BENCH_DUE_CONNECTIONS", "100000"))
 WAITING = int(os.environ.get("BENCH_WAITING", "50000"))
 MANUAL_SAMPLES = int(os.environ.get("BENCH_MANUAL_SAMPLES", "200"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -233,6 +236,10 @@ def manual_pickup(database_url: str, redis_url: str) -> tuple[list[float], list[
     return [float(r["wait"]) for r in rows if r["wait"] is not None], rss
 
 
+def _verdict(what: str, met: bool) -> str:
+    return f"- {what}: {'met' if met else 'NOT met'}"
+
+
 def main() -> int:
     found = services.ensure(ROOT / ".run")
     name = f"bench_{uuid.uuid4().hex[:8]}"
@@ -240,8 +247,16 @@ def main() -> int:
     migrate(database_url)
     lines = ["## Pipeline", "", f"Processes × threads: {PROCESSES} × {THREADS}.", ""]
     try:
-        raw = raw_dramatiq(found.redis_url)
-        ours = noop_pipeline(database_url, found.redis_url)
+        # Alternate the two, several rounds: the machine's noise then hits both alike.
+        pairs = []
+        for _ in range(ROUNDS):
+            pairs.append(
+                (raw_dramatiq(found.redis_url), noop_pipeline(database_url, found.redis_url))
+            )
+        ratios = [ours / raw for raw, ours in pairs]
+        ratio = statistics.median(ratios)
+        raw = statistics.median(r for r, _ in pairs)
+        ours = statistics.median(o for _, o in pairs)
         rate, n = enqueue_due_rate(database_url, found.redis_url)
         waits, rss = manual_pickup(database_url, found.redis_url)
     finally:
@@ -250,15 +265,21 @@ def main() -> int:
     lines += [
         "| measure | result | target |",
         "|---|---|---|",
-        f"| raw Dramatiq, no-op messages ({NOOP_JOBS}) | {raw:,.0f} msg/s | baseline |",
-        f"| Tributary no-op jobs (claim, complete, attempt row) | {ours:,.0f} jobs/s | |",
-        f"| ratio Tributary / raw Dramatiq | **{ours / raw:.2f}** | ≥ 0.6 |",
+        f"| raw Dramatiq, no-op messages ({NOOP_JOBS}), median of {ROUNDS} | {raw:,.0f} msg/s | baseline |",
+        f"| Tributary no-op jobs (claim, complete, attempt row), median | {ours:,.0f} jobs/s | |",
+        "| ratio Tributary / raw Dramatiq, median (rounds: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + f") | **{ratio:.2f}** | ≥ 0.6 |",
         f"| enqueue-due, {n:,} due connections (rows + messages) | **{rate:,.0f} jobs/s** | ≥ 20,000 |",
         f"| manual pickup with {WAITING:,} scheduled waiting, p50 | {p50:.1f} ms | |",
         f"| manual pickup, p99 ({len(waits)} samples) | **{p99:.1f} ms** | ≤ 100 ms |",
         f"| worker RSS per process (parent + {PROCESSES} workers) | "
         + ", ".join(f"{r / 2**20:.0f} MiB" for r in rss)
         + " | |",
+        "",
+        _verdict("ratio", ratio >= 0.6),
+        _verdict("enqueue-due rate", rate >= 20_000),
+        _verdict("manual pickup p99", p99 <= 100),
         "",
     ]
     out = ROOT / "bench" / "results"

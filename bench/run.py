@@ -63,7 +63,9 @@ def main() -> int:
         "Command: `make bench` (all), or `python -m bench.run pipeline` for one.",
         "",
     ]
-    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(header) + "\n\n".join(sections) + "\n")
+    (ROOT / "docs" / "benchmarks.md").write_text(
+        "\n".join(header) + "\n" + "\n\n".join(sections) + "\n"
+    )
     if failed:
         print(f"bench: failed: {', '.join(failed)}", file=sys.stderr)
         return 1
