@@ -6,8 +6,11 @@ import uuid
 from datetime import date
 from typing import Any
 
+import pytest
 from tributary_common.categories import ErrorCategory
-from tributary_common.ledger import jobs
+from tributary_common.db import open_pool
+from tributary_common.errors import LedgerUnavailable
+from tributary_common.ledger import deadletters, jobs
 
 from tests.support.simulator import SimAdmin
 
@@ -132,3 +135,32 @@ def test_replay_input_errors(api: Api) -> None:
     )
     unknown = api.post("/api/dead-letters/replay", json={"ids": [str(uuid.uuid4())]})
     assert unknown.status_code == 200 and unknown.json == {"replayed": [], "errors": []}
+
+
+def test_a_replay_that_fails_part_way_leaves_the_letter_as_it_was(
+    api: Api, database_url: str
+) -> None:
+    letter = dead_letter(api, "atomic")
+    # Given a session that gives up on any statement after 300 ms, and the jobs table
+    # locked against inserts, so the replay fails after marking the letter
+    impatient = open_pool(database_url, min_size=1, max_size=1)
+    with impatient.connection() as conn:
+        conn.execute("SET statement_timeout = 300")
+    try:
+        with api.pool.connection() as blocker, blocker.transaction():
+            blocker.execute("LOCK TABLE sync_jobs IN EXCLUSIVE MODE")
+
+            # When the letter is replayed
+            with pytest.raises(LedgerUnavailable):
+                deadletters.replay(impatient, letter["id"])
+
+        # Then the letter is still waiting for a replay, with no job made for it
+        after = api.sql(
+            "SELECT replayed_at, replay_job_id FROM dead_letters WHERE id = %s", letter["id"]
+        )
+        assert after == [{"replayed_at": None, "replay_job_id": None}]
+        # and a later replay goes through
+        done = deadletters.replay(impatient, letter["id"])
+        assert done is not None and done.letter["replay_job_id"] == done.enqueued.job["id"]
+    finally:
+        impatient.close()

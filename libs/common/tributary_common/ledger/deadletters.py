@@ -88,27 +88,22 @@ class Replayed:
 def replay(pool: ConnectionPool, letter_id: uuid.UUID) -> Replayed | None:
     """Re-enqueue one letter as a `retry` job; None when it was already replayed.
 
-    The letter is marked first (a concurrent replay then skips it); if its connection is
-    gone the mark is undone and `NotFound` raised.
+    One transaction marks the letter, creates the job and links the two, so a failure
+    part-way (PostgreSQL gone, connection deleted: `NotFound`) leaves the letter as it was.
+    The mark's row lock makes a concurrent replay of the same letter wait, then skip it.
     """
     with transaction(pool) as conn:
         letter = conn.execute(Q["claim_replay"], {"id": letter_id}).fetchone()
-    if letter is None:
-        return None
-    payload = letter["payload"]
-    try:
-        enqueued = jobs.enqueue(
-            pool,
+        if letter is None:
+            return None
+        payload = letter["payload"]
+        enqueued = jobs.enqueue_in(
+            conn,
             connection_id=uuid.UUID(payload.get("connectionId") or str(letter["connection_id"])),
             sync_date=date.fromisoformat(payload["syncDate"]),
             trigger="retry",
             options=payload.get("options") or {},
         )
-    except NotFound:
-        with transaction(pool) as conn:
-            conn.execute(Q["unclaim_replay"], {"id": letter_id})
-        raise
-    with transaction(pool) as conn:
         row = conn.execute(
             Q["set_replay_job"], {"id": letter_id, "job_id": enqueued.job["id"]}
         ).fetchone()

@@ -54,6 +54,25 @@ def enqueue(
     A manual request for a window that already has a pending lower-band job raises that
     job to the manual band instead of creating a second one.
     """
+    with transaction(pool) as conn:
+        return enqueue_in(
+            conn,
+            connection_id=connection_id,
+            sync_date=sync_date,
+            trigger=trigger,
+            options=options,
+        )
+
+
+def enqueue_in(
+    conn: psycopg.Connection[DictRow],
+    *,
+    connection_id: uuid.UUID,
+    sync_date: date,
+    trigger: str,
+    options: dict[str, Any] | None = None,
+) -> Enqueued:
+    """`enqueue` inside the caller's transaction (it commits or rolls back the whole)."""
     band = bands.for_trigger(trigger)
     params = {
         "id": uuid.uuid4(),
@@ -65,27 +84,26 @@ def enqueue(
         "options": Jsonb(options or {}),
         "message_id": new_message_id(),
     }
-    with transaction(pool) as conn:
-        row = conn.execute(Q["insert"], params).fetchone()
-        if row is not None:
-            return Enqueued(row, deduplicated=False, raised=False)
-        existing = conn.execute(
-            Q["active_for_window"], {"connection_id": connection_id, "sync_date": sync_date}
+    row = conn.execute(Q["insert"], params).fetchone()
+    if row is not None:
+        return Enqueued(row, deduplicated=False, raised=False)
+    existing = conn.execute(
+        Q["active_for_window"], {"connection_id": connection_id, "sync_date": sync_date}
+    ).fetchone()
+    if existing is None:
+        # The connection vanished, or the active job finished between the two statements.
+        if conn.execute("SELECT 1 FROM connections WHERE id = %s", (connection_id,)).fetchone():
+            row = conn.execute(Q["insert"], params).fetchone()
+            if row is not None:
+                return Enqueued(row, deduplicated=False, raised=False)
+        raise NotFound(f"connection {connection_id} not found")
+    if trigger == "manual":
+        raised = conn.execute(
+            Q["raise_to_manual"], {"id": existing["id"], "message_id": params["message_id"]}
         ).fetchone()
-        if existing is None:
-            # The connection vanished, or the active job finished between the two statements.
-            if conn.execute("SELECT 1 FROM connections WHERE id = %s", (connection_id,)).fetchone():
-                row = conn.execute(Q["insert"], params).fetchone()
-                if row is not None:
-                    return Enqueued(row, deduplicated=False, raised=False)
-            raise NotFound(f"connection {connection_id} not found")
-        if trigger == "manual":
-            raised = conn.execute(
-                Q["raise_to_manual"], {"id": existing["id"], "message_id": params["message_id"]}
-            ).fetchone()
-            if raised is not None:
-                return Enqueued(raised, deduplicated=True, raised=True)
-        return Enqueued(existing, deduplicated=True, raised=False)
+        if raised is not None:
+            return Enqueued(raised, deduplicated=True, raised=True)
+    return Enqueued(existing, deduplicated=True, raised=False)
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,11 @@ ORDER BY created_at, id
 LIMIT %(limit)s
 
 -- name: claim_replay
--- Marks the letter replayed first, so two concurrent replays never both re-enqueue it.
+-- Marks the letter replayed first, in the replay's transaction: a concurrent replay waits
+-- on the row lock, then finds it replayed, so the two never both re-enqueue it.
 UPDATE dead_letters SET replayed_at = now()
 WHERE id = %(id)s AND replayed_at IS NULL
 RETURNING *
-
--- name: unclaim_replay
-UPDATE dead_letters SET replayed_at = NULL WHERE id = %(id)s AND replay_job_id IS NULL
 
 -- name: set_replay_job
 UPDATE dead_letters SET replay_job_id = %(job_id)s WHERE id = %(id)s
