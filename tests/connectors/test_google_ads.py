@@ -17,6 +17,7 @@ from tributary_simulator.providers.google_ads import data as sim_data
 from tributary_worker.providers.google_ads import Connector
 
 from tests.support.context import MemorySyncContext
+from tests.support.faults import COMMON_FAULTS, assert_fault_category
 from tests.support.harness import Harness
 from tests.support.limiter import PermissiveLimiter
 from tests.support.simulator import SimAdmin
@@ -211,22 +212,13 @@ def test_malformed_campaign_ids_never_reach_gaql(sim: SimAdmin, harness: Harness
         ("forbidden", "CUSTOMER_NOT_ENABLED", ErrorCategory.API_ERROR),
         ("bad_request", None, ErrorCategory.VALIDATION_ERROR),
         ("not_found", None, ErrorCategory.VALIDATION_ERROR),
-        ("server_error", None, ErrorCategory.UNKNOWN),
-        ("malformed", None, ErrorCategory.UNKNOWN),
-        ("bad_gateway", None, ErrorCategory.NETWORK_ERROR),
-        ("unavailable", None, ErrorCategory.NETWORK_ERROR),
-        ("reset", None, ErrorCategory.NETWORK_ERROR),
-        ("truncated", None, ErrorCategory.NETWORK_ERROR),
-        ("timeout", None, ErrorCategory.NETWORK_ERROR),
+        *COMMON_FAULTS,
     ],
 )
 def test_fault_maps_to_category(
     sim: SimAdmin, harness: Harness, kind: str, variant: str | None, category: ErrorCategory
 ) -> None:
-    sim.fault("google_ads", kind, variant=variant, delaySeconds=1.5)
-    with pytest.raises(ProviderError) as failed:
-        harness.connector.sync(harness.context(sim.today))
-    assert failed.value.category is category
+    assert_fault_category(sim, harness, "google_ads", (kind, variant, category), sim.today)
 
 
 @pytest.mark.parametrize(

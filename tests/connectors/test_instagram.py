@@ -14,6 +14,7 @@ from tributary_worker.providers.instagram import Connector
 from tributary_worker.providers.instagram.client import PAGE_LIMIT
 from tributary_worker.providers.instagram.streams import MEDIA_FIELDS
 
+from tests.support.faults import COMMON_FAULTS, assert_fault_category
 from tests.support.harness import Harness, build_harness
 from tests.support.simulator import SimAdmin
 
@@ -165,23 +166,14 @@ def test_dead_saved_cursor_restarts_the_pass(sim: SimAdmin, harness: Harness) ->
         ("forbidden", "200", ErrorCategory.API_ERROR),
         ("bad_request", None, ErrorCategory.VALIDATION_ERROR),
         ("not_found", None, ErrorCategory.VALIDATION_ERROR),
-        ("server_error", None, ErrorCategory.UNKNOWN),
-        ("malformed", None, ErrorCategory.UNKNOWN),
-        ("bad_gateway", None, ErrorCategory.NETWORK_ERROR),
-        ("unavailable", None, ErrorCategory.NETWORK_ERROR),
-        ("reset", None, ErrorCategory.NETWORK_ERROR),
-        ("truncated", None, ErrorCategory.NETWORK_ERROR),
-        ("timeout", None, ErrorCategory.NETWORK_ERROR),
+        *COMMON_FAULTS,
     ],
 )
 def test_fault_maps_to_category(
     sim: SimAdmin, harness: Harness, kind: str, variant: str | None, category: ErrorCategory
 ) -> None:
-    sim.fault("instagram", kind, variant=variant, delaySeconds=1.5)
-    with pytest.raises(ProviderError) as failed:
-        harness.connector.sync(harness.context(sim.today))
-    assert failed.value.category is category
-    assert not failed.value.category.retryable or failed.value.retry_at is None
+    error = assert_fault_category(sim, harness, "instagram", (kind, variant, category), sim.today)
+    assert not error.category.retryable or error.retry_at is None
 
 
 def test_buc_throttle_waits_the_estimated_time_for_the_account(

@@ -17,6 +17,7 @@ from tributary_worker.providers.meta_ads.graph import parse_graph_time
 from tributary_worker.providers.meta_ads.streams import STREAMS
 
 from tests.support.context import MemorySyncContext
+from tests.support.faults import COMMON_FAULTS, assert_fault_category
 from tests.support.harness import Harness, build_harness
 from tests.support.simulator import SimAdmin
 
@@ -165,22 +166,13 @@ def test_dead_saved_cursor_restarts_the_edge(sim: SimAdmin, harness: Harness) ->
         ("forbidden", "200", ErrorCategory.API_ERROR),
         ("bad_request", None, ErrorCategory.VALIDATION_ERROR),
         ("not_found", None, ErrorCategory.VALIDATION_ERROR),
-        ("server_error", None, ErrorCategory.UNKNOWN),
-        ("malformed", None, ErrorCategory.UNKNOWN),
-        ("bad_gateway", None, ErrorCategory.NETWORK_ERROR),
-        ("unavailable", None, ErrorCategory.NETWORK_ERROR),
-        ("reset", None, ErrorCategory.NETWORK_ERROR),
-        ("truncated", None, ErrorCategory.NETWORK_ERROR),
-        ("timeout", None, ErrorCategory.NETWORK_ERROR),
+        *COMMON_FAULTS,
     ],
 )
 def test_fault_maps_to_category(
     sim: SimAdmin, harness: Harness, kind: str, variant: str | None, category: ErrorCategory
 ) -> None:
-    sim.fault("meta_ads", kind, variant=variant, delaySeconds=1.5)
-    with pytest.raises(ProviderError) as failed:
-        harness.connector.sync(harness.context(sim.today))
-    assert failed.value.category is category
+    assert_fault_category(sim, harness, "meta_ads", (kind, variant, category), sim.today)
 
 
 @pytest.mark.parametrize(

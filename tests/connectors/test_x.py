@@ -11,6 +11,7 @@ from tributary_common.errors import ProviderError, ShutdownRequested
 from tributary_simulator.providers.x import data
 from tributary_worker.providers.x import Connector
 
+from tests.support.faults import COMMON_FAULTS, assert_fault_category
 from tests.support.harness import Harness, build_harness
 from tests.support.simulator import SimAdmin
 
@@ -133,22 +134,15 @@ def test_remaining_zero_becomes_a_cooldown(sim: SimAdmin, harness: Harness) -> N
         ("bad_request", None, ErrorCategory.VALIDATION_ERROR),
         ("not_found", None, ErrorCategory.VALIDATION_ERROR),
         ("not_found", "inline", ErrorCategory.VALIDATION_ERROR),
-        ("server_error", None, ErrorCategory.UNKNOWN),
-        ("malformed", None, ErrorCategory.UNKNOWN),
-        ("bad_gateway", None, ErrorCategory.NETWORK_ERROR),
-        ("unavailable", None, ErrorCategory.NETWORK_ERROR),
-        ("reset", None, ErrorCategory.NETWORK_ERROR),
-        ("truncated", None, ErrorCategory.NETWORK_ERROR),
-        ("timeout", None, ErrorCategory.NETWORK_ERROR),
+        *COMMON_FAULTS,
     ],
 )
 def test_fault_maps_to_category(
     sim: SimAdmin, harness: Harness, kind: str, variant: str | None, category: ErrorCategory
 ) -> None:
-    sim.fault("x", kind, variant=variant, delaySeconds=1.5)
-    with pytest.raises(ProviderError) as failed:
-        harness.connector.sync(harness.context(sim.today - timedelta(days=1)))
-    assert failed.value.category is category
+    assert_fault_category(
+        sim, harness, "x", (kind, variant, category), sim.today - timedelta(days=1)
+    )
 
 
 def test_unknown_user_is_a_validation_error(sim: SimAdmin) -> None:

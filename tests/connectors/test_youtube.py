@@ -12,6 +12,7 @@ from tributary_simulator.providers.youtube import data
 from tributary_worker.providers.youtube import Connector
 from tributary_worker.providers.youtube.client import next_quota_reset
 
+from tests.support.faults import COMMON_FAULTS, assert_fault_category
 from tests.support.harness import Harness, build_harness
 from tests.support.simulator import SimAdmin
 
@@ -133,22 +134,13 @@ def test_stop_between_pages_then_resume(sim: SimAdmin, harness: Harness) -> None
         ("forbidden", "insufficientPermissions", ErrorCategory.API_ERROR),
         ("bad_request", "invalidPageToken", ErrorCategory.VALIDATION_ERROR),
         ("not_found", None, ErrorCategory.VALIDATION_ERROR),
-        ("server_error", None, ErrorCategory.UNKNOWN),
-        ("malformed", None, ErrorCategory.UNKNOWN),
-        ("bad_gateway", None, ErrorCategory.NETWORK_ERROR),
-        ("unavailable", None, ErrorCategory.NETWORK_ERROR),
-        ("reset", None, ErrorCategory.NETWORK_ERROR),
-        ("truncated", None, ErrorCategory.NETWORK_ERROR),
-        ("timeout", None, ErrorCategory.NETWORK_ERROR),
+        *COMMON_FAULTS,
     ],
 )
 def test_fault_maps_to_category(
     sim: SimAdmin, harness: Harness, kind: str, variant: str | None, category: ErrorCategory
 ) -> None:
-    sim.fault("youtube", kind, variant=variant, delaySeconds=1.5)
-    with pytest.raises(ProviderError) as failed:
-        harness.connector.sync(harness.context(sim.today))
-    assert failed.value.category is category
+    assert_fault_category(sim, harness, "youtube", (kind, variant, category), sim.today)
 
 
 @pytest.mark.parametrize("variant", ["quotaExceeded", "dailyLimitExceeded"])
