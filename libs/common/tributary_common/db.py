@@ -34,10 +34,14 @@ def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 8) -> Con
 
 
 @contextmanager
-def transaction(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[DictRow]]:
-    """Yield a connection inside a transaction; PostgreSQL outages become `LedgerUnavailable`."""
+def statement(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[DictRow]]:
+    """Yield a connection outside any transaction: each statement commits by itself.
+
+    Only for a block that runs one statement (or reads that need no common snapshot).
+    PostgreSQL outages become `LedgerUnavailable`.
+    """
     try:
-        with pool.connection() as conn, conn.transaction():
+        with pool.connection() as conn:
             # Every pool is opened by `open_pool`, whose connections return dict rows.
             yield cast("psycopg.Connection[DictRow]", conn)
     except (psycopg.OperationalError, PoolTimeout) as exc:
@@ -45,13 +49,8 @@ def transaction(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[DictRo
 
 
 @contextmanager
-def statement(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[DictRow]]:
-    """Yield a connection outside any transaction: each statement commits by itself.
-
-    Only for a block that runs one statement (or reads that need no common snapshot).
-    """
-    try:
-        with pool.connection() as conn:
-            yield cast("psycopg.Connection[DictRow]", conn)
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        raise LedgerUnavailable(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
+def transaction(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[DictRow]]:
+    """Yield a connection inside a transaction; PostgreSQL outages become `LedgerUnavailable`
+    (a failed COMMIT too: it happens inside `statement`)."""
+    with statement(pool) as conn, conn.transaction():
+        yield conn
