@@ -6,7 +6,6 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 from tributary_common.categories import ErrorCategory
@@ -58,21 +57,6 @@ def next_link(response: httpx.Response, base_url: str) -> str | None:
     if url.startswith(base + "/"):
         return url[len(base) :]
     return url
-
-
-def json_list(response: httpx.Response) -> list[dict[str, Any]]:
-    """Return a JSON array body; anything else is an UNKNOWN (retryable) failure."""
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise ProviderError(
-            ErrorCategory.UNKNOWN, "malformed JSON body", status=response.status_code
-        ) from exc
-    if not isinstance(body, list):
-        raise ProviderError(
-            ErrorCategory.UNKNOWN, "expected a JSON array", status=response.status_code
-        )
-    return body
 
 
 def _message(response: httpx.Response) -> str:

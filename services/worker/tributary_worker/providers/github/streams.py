@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 from tributary_common.connectors import Record, SyncContext
 
-from .client import json_list, next_link
+from ..responses import json_list
+from .client import next_link
 
 #: The timeline holds at most this many events, whatever the paging says (§1.2).
 EVENT_CAP = 300

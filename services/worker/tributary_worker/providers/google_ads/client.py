@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -20,6 +19,8 @@ from tributary_common.categories import ErrorCategory
 from tributary_common.connectors import ConnectionInfo
 from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
+
+from ..responses import retry_after_seconds
 
 #: Latest active version in the stored docs (providers.md §6.1).
 GOOGLE_ADS_VERSION = "v26"
@@ -133,21 +134,6 @@ def _classify_ads_error(error: Mapping[str, Any]) -> ErrorCategory | None:
 
 #: When one failure lists several errors, the least retryable decides.
 _SEVERITY = [_API, _VALIDATION, _RATE, _NETWORK, _UNKNOWN]
-
-
-def retry_after_seconds(response: httpx.Response, now: float) -> float | None:
-    """Return a ``Retry-After`` header (seconds or HTTP date) as seconds from ``now``."""
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
-    except (TypeError, ValueError):
-        return None
 
 
 def map_error(

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -21,6 +20,8 @@ from tributary_common.categories import ErrorCategory
 from tributary_common.connectors import ConnectionInfo
 from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown, ProviderHttp
+
+from ..responses import retry_after_seconds
 
 #: The Graph API version in the current reference samples (providers.md §4.1, §5.1).
 GRAPH_VERSION = "v25.0"
@@ -130,21 +131,6 @@ def app_usage_full(response: httpx.Response) -> bool:
     if not isinstance(usage, dict):
         return False
     return any(isinstance(v, int | float) and v >= 100 for v in usage.values())
-
-
-def retry_after_seconds(response: httpx.Response, now: float) -> float | None:
-    """Return a ``Retry-After`` header (seconds or HTTP date) as seconds from ``now``."""
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
-    except (TypeError, ValueError):
-        return None
 
 
 def _body_error(response: httpx.Response) -> dict[str, Any] | None:

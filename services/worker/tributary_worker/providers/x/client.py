@@ -96,18 +96,3 @@ def read_feedback(response: httpx.Response) -> Cooldown | None:
     if response.headers.get("x-rate-limit-remaining") == "0" and reset.isdigit():
         return Cooldown("account", float(reset) + RESET_SKEW_SECONDS, "x-rate-limit-remaining is 0")
     return None
-
-
-def json_object(response: httpx.Response) -> dict[str, Any]:
-    """Return a JSON object body; anything else is an UNKNOWN (retryable) failure."""
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise ProviderError(
-            ErrorCategory.UNKNOWN, "malformed JSON body", status=response.status_code
-        ) from exc
-    if not isinstance(body, dict):
-        raise ProviderError(
-            ErrorCategory.UNKNOWN, "expected a JSON object", status=response.status_code
-        )
-    return body

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from tributary_common.connectors import Record, SyncContext
 
-from .client import json_object
+from ..responses import json_object
 
 PAGE_SIZE = 100
 TWEET_FIELDS = "created_at,public_metrics"

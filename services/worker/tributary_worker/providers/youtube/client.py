@@ -106,18 +106,3 @@ def map_error(
 def read_feedback(response: httpx.Response) -> Cooldown | None:
     """YouTube reports no quota headers (§2.4): usage is tracked by our own limiter."""
     return None
-
-
-def json_object(response: httpx.Response) -> dict[str, Any]:
-    """Return a JSON object body; anything else is an UNKNOWN (retryable) failure."""
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise ProviderError(
-            ErrorCategory.UNKNOWN, "malformed JSON body", status=response.status_code
-        ) from exc
-    if not isinstance(body, dict):
-        raise ProviderError(
-            ErrorCategory.UNKNOWN, "expected a JSON object", status=response.status_code
-        )
-    return body

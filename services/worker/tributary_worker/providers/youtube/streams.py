@@ -10,7 +10,8 @@ from tributary_common.categories import ErrorCategory
 from tributary_common.connectors import Record, SyncContext
 from tributary_common.errors import ProviderError
 
-from .client import LIST_COST_UNITS, json_object
+from ..responses import json_object
+from .client import LIST_COST_UNITS
 
 PAGE_SIZE = 50
 

@@ -1,0 +1,52 @@
+"""Reading provider responses, the same way for every connector: JSON bodies of the
+expected shape, and ``Retry-After``."""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from tributary_common.categories import ErrorCategory
+from tributary_common.errors import ProviderError
+
+
+def _json(response: httpx.Response, shape: type, name: str) -> Any:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ProviderError(
+            ErrorCategory.UNKNOWN, "malformed JSON body", status=response.status_code
+        ) from exc
+    if not isinstance(body, shape):
+        raise ProviderError(
+            ErrorCategory.UNKNOWN, f"expected a JSON {name}", status=response.status_code
+        )
+    return body
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """Return a JSON object body; anything else is an UNKNOWN (retryable) failure."""
+    body: dict[str, Any] = _json(response, dict, "object")
+    return body
+
+
+def json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    """Return a JSON array body; anything else is an UNKNOWN (retryable) failure."""
+    body: list[dict[str, Any]] = _json(response, list, "array")
+    return body
+
+
+def retry_after_seconds(response: httpx.Response, now: float) -> float | None:
+    """Return a ``Retry-After`` header (seconds or HTTP date) as seconds from ``now``."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
+    except (TypeError, ValueError):
+        return None
