@@ -169,6 +169,15 @@ class Stack:
         with transaction(self.pool) as conn:
             return conn.execute(sql.encode(), params).fetchall()
 
+    def connection_status(self, connection_id: uuid.UUID) -> str:
+        return str(
+            self.query("SELECT status FROM connections WHERE id = %s", connection_id)[0]["status"]
+        )
+
+    def dead_letter_category(self, job_id: uuid.UUID) -> str:
+        rows = self.query("SELECT category FROM dead_letters WHERE job_id = %s", job_id)
+        return str(rows[0]["category"])
+
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 30, what: str = "condition"
     ) -> None:

@@ -124,10 +124,7 @@ def test_exhausted_network_errors_are_dead_lettered(stack: Stack, sim: SimAdmin)
     assert len(letters) == 1
     assert letters[0]["category"] == "NETWORK_ERROR" and letters[0]["attempts"] == 4
     assert letters[0]["payload"]["connectionId"] == str(conn["id"])
-    assert (
-        stack.query("SELECT status FROM connections WHERE id = %s", conn["id"])[0]["status"]
-        == "active"
-    )
+    assert stack.connection_status(conn["id"]) == "active"
 
 
 def test_401_marks_connection_needs_reauth_without_retry(stack: Stack, sim: SimAdmin) -> None:
@@ -139,14 +136,8 @@ def test_401_marks_connection_needs_reauth_without_retry(stack: Stack, sim: SimA
     stack.wait_status([job["id"]], "failed", timeout=30)
 
     assert [a["outcome"] for a in _attempts(stack, job["id"])] == ["failed"]
-    assert (
-        stack.query("SELECT category FROM dead_letters WHERE job_id = %s", job["id"])[0]["category"]
-        == "API_ERROR"
-    )
-    assert (
-        stack.query("SELECT status FROM connections WHERE id = %s", conn["id"])[0]["status"]
-        == "needs_reauth"
-    )
+    assert stack.dead_letter_category(job["id"]) == "API_ERROR"
+    assert stack.connection_status(conn["id"]) == "needs_reauth"
 
 
 def test_validation_error_dead_letters_at_once(stack: Stack, sim: SimAdmin) -> None:
@@ -158,10 +149,7 @@ def test_validation_error_dead_letters_at_once(stack: Stack, sim: SimAdmin) -> N
     stack.wait_status([job["id"]], "failed", timeout=30)
 
     assert [a["outcome"] for a in _attempts(stack, job["id"])] == ["failed"]
-    assert (
-        stack.query("SELECT category FROM dead_letters WHERE job_id = %s", job["id"])[0]["category"]
-        == "VALIDATION_ERROR"
-    )
+    assert stack.dead_letter_category(job["id"]) == "VALIDATION_ERROR"
 
 
 def test_rate_limit_retry_honours_provider_wait(stack: Stack, sim: SimAdmin) -> None:

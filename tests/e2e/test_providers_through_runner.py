@@ -68,10 +68,7 @@ def test_expired_token_dead_letters_and_needs_reauth(
     result = _runner(stack).run(stack.enqueue(conn["id"], sim.today, send=False).job["id"])
 
     assert (result.outcome, result.category) == ("failed", "API_ERROR")
-    assert (
-        stack.query("SELECT status FROM connections WHERE id = %s", conn["id"])[0]["status"]
-        == "needs_reauth"
-    )
+    assert stack.connection_status(conn["id"]) == "needs_reauth"
     assert stack.query("SELECT category FROM dead_letters")[0]["category"] == "API_ERROR"
 
 
