@@ -1,5 +1,5 @@
-"""Reading provider responses, the same way for every connector: JSON bodies of the
-expected shape, and ``Retry-After``."""
+"""Reading provider responses, the same way for every connector: what a bare status
+means, JSON bodies of the expected shape, and ``Retry-After``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,19 @@ from typing import Any
 import httpx
 from tributary_common.categories import ErrorCategory
 from tributary_common.errors import ProviderError
+
+#: What a bare HTTP status means when the body says nothing more precise; a provider whose
+#: docs say otherwise extends or overrides it.
+HTTP_STATUS_CATEGORIES: dict[int, ErrorCategory] = {
+    400: ErrorCategory.VALIDATION_ERROR,
+    401: ErrorCategory.API_ERROR,
+    403: ErrorCategory.API_ERROR,
+    404: ErrorCategory.VALIDATION_ERROR,
+    429: ErrorCategory.RATE_LIMIT,
+    502: ErrorCategory.NETWORK_ERROR,
+    503: ErrorCategory.NETWORK_ERROR,
+    504: ErrorCategory.NETWORK_ERROR,
+}
 
 
 def _json(response: httpx.Response, shape: type, name: str) -> Any:

@@ -13,6 +13,8 @@ from tributary_common.connectors import ConnectionInfo
 from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
 
+from ..responses import HTTP_STATUS_CATEGORIES
+
 API_VERSION = "2022-11-28"
 USER_AGENT = "tributary-sync/0.1 (+https://github.com/tributary)"
 #: §1.7: a secondary limit without any hint means "wait at least a minute".
@@ -22,17 +24,7 @@ _RATE_LIMIT_TEXT = re.compile(r"rate limit|abuse detection", re.IGNORECASE)
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 #: Status → category once the rate-limit test (403/429) has been applied.
-STATUS_CATEGORIES: dict[int, ErrorCategory] = {
-    400: ErrorCategory.VALIDATION_ERROR,
-    401: ErrorCategory.API_ERROR,
-    403: ErrorCategory.API_ERROR,
-    404: ErrorCategory.VALIDATION_ERROR,
-    422: ErrorCategory.VALIDATION_ERROR,
-    429: ErrorCategory.RATE_LIMIT,
-    502: ErrorCategory.NETWORK_ERROR,
-    503: ErrorCategory.NETWORK_ERROR,
-    504: ErrorCategory.NETWORK_ERROR,
-}
+STATUS_CATEGORIES = {**HTTP_STATUS_CATEGORIES, 422: ErrorCategory.VALIDATION_ERROR}
 
 
 def auth_headers(connection: ConnectionInfo) -> dict[str, str]:

@@ -13,6 +13,8 @@ from tributary_common.connectors import ConnectionInfo
 from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
 
+from ..responses import HTTP_STATUS_CATEGORIES
+
 #: §3.6: without ``x-rate-limit-reset`` assume the 15-minute window.
 DEFAULT_WINDOW_SECONDS = 900.0
 #: The reset is a whole second; step past it so the retry lands in the new window.
@@ -20,16 +22,7 @@ RESET_SKEW_SECONDS = 1.0
 #: A monthly usage cap cannot clear within retries: park the job for a day.
 USAGE_CAP_PARK_SECONDS = 86_400.0
 
-STATUS_CATEGORIES: dict[int, ErrorCategory] = {
-    400: ErrorCategory.VALIDATION_ERROR,
-    401: ErrorCategory.API_ERROR,
-    403: ErrorCategory.API_ERROR,
-    404: ErrorCategory.VALIDATION_ERROR,
-    429: ErrorCategory.RATE_LIMIT,
-    502: ErrorCategory.NETWORK_ERROR,
-    503: ErrorCategory.NETWORK_ERROR,
-    504: ErrorCategory.NETWORK_ERROR,
-}
+STATUS_CATEGORIES = HTTP_STATUS_CATEGORIES
 
 
 def auth_headers(connection: ConnectionInfo) -> dict[str, str]:

@@ -14,6 +14,8 @@ from tributary_common.connectors import ConnectionInfo
 from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
 
+from ..responses import HTTP_STATUS_CATEGORIES
+
 #: Daily quotas reset at midnight Pacific Time (§2.4).
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 LIST_COST_UNITS = 1
@@ -39,16 +41,7 @@ REASON_CATEGORIES: dict[str, ErrorCategory] = {
     "missingRequiredParameter": ErrorCategory.VALIDATION_ERROR,
 }
 DAILY_QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-STATUS_CATEGORIES: dict[int, ErrorCategory] = {
-    400: ErrorCategory.VALIDATION_ERROR,
-    401: ErrorCategory.API_ERROR,
-    403: ErrorCategory.API_ERROR,
-    404: ErrorCategory.VALIDATION_ERROR,
-    429: ErrorCategory.RATE_LIMIT,
-    502: ErrorCategory.NETWORK_ERROR,
-    503: ErrorCategory.NETWORK_ERROR,
-    504: ErrorCategory.NETWORK_ERROR,
-}
+STATUS_CATEGORIES = HTTP_STATUS_CATEGORIES
 
 
 def auth_headers(connection: ConnectionInfo) -> dict[str, str]:
