@@ -31,6 +31,7 @@ from .ledger.connections import to_info
 from .logs import event, redact
 from .provider_http import ProviderHttp
 from .ratelimit.base import RateLimiter
+from .settings import Settings
 from .shutdown import StopSignal
 from .sync_context import LedgerSyncContext
 
@@ -52,6 +53,15 @@ class RunPolicy:
     #: runner waits out the rest, so the job is on time for the permit held for it
     #: (messages take a few hundred milliseconds from the delayed set to a worker).
     defer_lead_seconds: float = 0.3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunPolicy:
+        return cls(
+            max_retries=settings.max_retries,
+            backoff_base_seconds=settings.backoff_base_seconds,
+            lease_seconds=settings.job_lease_seconds,
+            crash_limit=settings.crash_limit,
+        )
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,7 @@ class RunnerHolder:
             limiter=deps.limiter,
             registry=deps.registry,
             provider_configs=settings.provider_configs(),
-            policy=RunPolicy(
-                max_retries=settings.max_retries,
-                backoff_base_seconds=settings.backoff_base_seconds,
-                lease_seconds=settings.job_lease_seconds,
-                crash_limit=settings.crash_limit,
-            ),
+            policy=RunPolicy.from_settings(settings),
             owner=owner,
             stop=StopSignal(settings.shutdown_grace_seconds),
             leases=leases,

@@ -74,12 +74,7 @@ def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
         limiter=limiter,
         registry=registry,
         provider_configs=settings.provider_configs(),
-        policy=RunPolicy(
-            max_retries=settings.max_retries,
-            backoff_base_seconds=settings.backoff_base_seconds,
-            lease_seconds=settings.job_lease_seconds,
-            crash_limit=settings.crash_limit,
-        ),
+        policy=RunPolicy.from_settings(settings),
         owner=owner,
         stop=stop,
         leases=leases,
