@@ -26,7 +26,6 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Coroutine
@@ -35,12 +34,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import redis
 from tributary_common.migrate import migrate
 
 from tools.localstack import services as localstack
+from tools.localstack.processes import API_COMMAND, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "api.md"
@@ -213,27 +212,18 @@ def start_server(
         "LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:tributary_api.gunicorn_conf",
-            "tributary_api.app:get_app()",
-        ],
+        API_COMMAND,
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(150):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("gunicorn did not become ready")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    except RuntimeError:
+        proc.terminate()
+        raise
+    return proc
 
 
 def report(phases: list[Phase], missing: int, workers: str) -> str:

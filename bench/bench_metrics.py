@@ -35,6 +35,7 @@ from tributary_common.migrate import migrate
 from tributary_common.ratelimit import RedisLimiter
 
 from tools.localstack import services as localstack
+from tools.localstack.processes import API_COMMAND, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "metrics.md"
@@ -138,14 +139,7 @@ def time_api(env: dict[str, str], tmp: Path) -> list[float]:
     port = localstack._free_port()
     log = open(tmp / "api.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:tributary_api.gunicorn_conf",
-            "tributary_api.app:get_app()",
-        ],
+        API_COMMAND,
         env={
             **env,
             "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -158,17 +152,8 @@ def time_api(env: dict[str, str], tmp: Path) -> list[float]:
         stderr=subprocess.STDOUT,
     )
     try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", proc=proc, log=tmp / "api.log")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp / "api.log").read_text()[-2000:])
-                time.sleep(0.2)
             for _ in range(20):
                 client.get("/metrics").raise_for_status()
             timings = []

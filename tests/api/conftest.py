@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -31,6 +29,7 @@ from tributary_worker.providers import REGISTRY
 
 from tests.support.simulator import SimAdmin, sim, simulator_server
 from tools.localstack import services as localstack
+from tools.localstack.processes import API_COMMAND, wait_ready
 
 __all__ = ["sim", "simulator_server"]
 
@@ -172,20 +171,6 @@ class Live:
         return httpx.Client(base_url=self.url, headers=auth(token), timeout=30)
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn not ready:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def live(
     services: localstack.Services,
@@ -221,21 +206,14 @@ def live(
     log = tmp / "gunicorn.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "python:tributary_api.gunicorn_conf",
-                "tributary_api.app:get_app()",
-            ],
+            API_COMMAND,
             env=env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_ready(f"http://{url}", proc, log)
+        wait_ready(f"http://{url}/readyz", proc=proc, log=log)
         yield Live(f"http://{url}", database_url, namespace, log)
     finally:
         proc.terminate()

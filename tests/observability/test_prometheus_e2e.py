@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from tests.observability.promql import (
 )
 from tests.observability.promtools import DASHBOARD, RULES, require
 from tests.support.simulator import SimAdmin
+from tools.localstack.processes import API_COMMAND, wait_ready
 
 API_TOKEN = "observability-api-token"
 OK_ACCOUNTS = [f"obs-ok-{i}" for i in range(8)]
@@ -53,14 +53,7 @@ def running_api(stack: Stack, port: int) -> Iterator[str]:
     }
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "python:tributary_api.gunicorn_conf",
-                "tributary_api.app:get_app()",
-            ],
+            API_COMMAND,
             env=env,
             cwd=ROOT,
             stdout=log,
@@ -69,18 +62,7 @@ def running_api(stack: Stack, port: int) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"api exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"api not ready:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_ready(f"{url}/readyz", proc=proc, log=log_path)
         yield url
     finally:
         proc.terminate()

@@ -22,6 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from tools.localstack import services
+from tools.localstack.processes import API_COMMAND, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_ACCOUNTS = {
@@ -42,19 +43,6 @@ def _port(preferred: int) -> int:
         except OSError:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
 def _say(text: str) -> None:
@@ -105,16 +93,8 @@ def main() -> int:
         _say(f"started {name} (log: .run/{name}.log)")
 
     start("simulator", sys.executable, "-m", "tributary_simulator", "--port", str(sim_port))
-    _wait_http(f"http://127.0.0.1:{sim_port}/_admin/stats")
-    start(
-        "api",
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:tributary_api.gunicorn_conf",
-        "tributary_api.app:get_app()",
-    )
+    wait_ready(f"http://127.0.0.1:{sim_port}/_admin/stats")
+    start("api", *API_COMMAND)
     start(
         "worker",
         sys.executable,
@@ -129,7 +109,7 @@ def main() -> int:
         "scheduler", sys.executable, "-m", "tributary_scheduler", "loop", "--interval-seconds", "5"
     )
     try:
-        _wait_http(f"http://127.0.0.1:{api_port}/healthz")
+        wait_ready(f"http://127.0.0.1:{api_port}/healthz")
         _say(f"api http://127.0.0.1:{api_port}  (Authorization: Bearer {env['API_TOKEN']})")
         _say(
             f"metrics: api http://127.0.0.1:{api_port}/metrics, worker http://127.0.0.1:9191/metrics"
