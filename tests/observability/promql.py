@@ -6,7 +6,6 @@ import math
 import re
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 
 import httpx
 import yaml
+
+from tools.localstack.processes import wait_ready
 
 #: Dashboard variables as the e2e test sets them: every provider, a short rate window
 #: (Grafana's $__rate_interval is at least four scrape intervals; scrapes here are 1 s).
@@ -142,18 +143,7 @@ def running_prometheus(
         )
     server = Prometheus(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if server.http.get("/-/ready").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prometheus not ready:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}/-/ready", proc=proc, log=log_path)
         yield server
     finally:
         server.close()
