@@ -52,7 +52,12 @@ def test_sync_hourly_answers_the_health_document(api: Api) -> None:
         assert result.status_code == 200, result.json
     body = api.cron("/api/cron/sync-hourly", "GET").json
     assert body["stats"]["connections"] == {"total": 2, "active": 2}
-    assert body["stats"]["syncs24h"] == {"total": 4, "failed": 1, "successRate": 75.0}
+    assert body["stats"]["syncs24h"] == {
+        "total": 4,
+        "failed": 1,
+        "successRate": "75.0%",
+        "successRatePercent": 75.0,
+    }
     assert body["stats"]["queue"] == {"waiting": 1, "active": 0, "completed": 3}
     assert body["healthy"] is False  # 75 % is below the 80 % bar
     runs = {r["command"] for r in schedule_runs.all_runs(api.pool)}

@@ -16,6 +16,9 @@ from .connectors import ProviderConfig
 from .errors import ConfigError
 
 PROVIDERS: tuple[str, ...] = ("github", "youtube", "x", "instagram", "meta_ads", "google_ads")
+#: The seeds' provider names, accepted wherever the api takes a provider and answered
+#: under the canonical name (the seeds called Meta Ads `meta`, Google Ads `google`, X `twitter`).
+PROVIDER_ALIASES: dict[str, str] = {"meta": "meta_ads", "google": "google_ads", "twitter": "x"}
 
 #: Where each provider's API lives in production. Overridden per provider by
 #: ``TRIBUTARY_<PROVIDER>_BASE_URL`` (the simulator in `make run` and tests).

@@ -122,8 +122,8 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/api/sync/manual": {
             "post": op(
-                "Enqueue a manual sync",
-                (202, s.MANUAL_ACCEPTED),
+                "Enqueue a manual sync (without provider: one per active connection of the user)",
+                (202, {"oneOf": [s.MANUAL_ACCEPTED, s.MANUAL_ACCEPTED_ALL]}),
                 body=s.MANUAL_SYNC,
                 errors=(404, 409),
             ),

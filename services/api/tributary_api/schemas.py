@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tributary_common.categories import ErrorCategory
-from tributary_common.settings import PROVIDERS
+from tributary_common.settings import PROVIDER_ALIASES, PROVIDERS
 
 Schema = dict[str, Any]
 
@@ -13,7 +13,13 @@ Schema = dict[str, Any]
 ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
 #: Tokens travel in HTTP headers: visible ASCII only (RFC 6750's b64token is a subset).
 TOKEN = {"type": "string", "minLength": 1, "maxLength": 8192, "pattern": "^[\\x21-\\x7e]+$"}
-PROVIDER = {"type": "string", "enum": list(PROVIDERS)}
+#: A provider: its name or a seed alias (`meta`, `google`, `twitter`), which validation
+#: replaces by the canonical name (``x-aliases``).
+PROVIDER = {
+    "type": "string",
+    "enum": [*PROVIDERS, *PROVIDER_ALIASES],
+    "x-aliases": dict(PROVIDER_ALIASES),
+}
 CATEGORY = {"type": "string", "enum": [c.value for c in ErrorCategory]}
 DATE = {"type": "string", "format": "date"}
 UUID = {"type": "string", "format": "uuid"}
@@ -64,7 +70,7 @@ MANUAL_SYNC = obj(
         "syncDate": DATE,
         "campaignIds": {"type": "array", "items": ID, "maxItems": 100},
     },
-    ["userId", "provider"],
+    ["userId"],
     additionalProperties=False,
 )
 DEAD_LETTER_FILTER = obj(
@@ -173,6 +179,21 @@ MANUAL_ACCEPTED = obj(
         "dispatched": {"type": "boolean"},
     }
 )
+#: POST /api/sync/manual without `provider`: one job per active connection of the user.
+MANUAL_ACCEPTED_ALL = obj(
+    {
+        "jobs": {
+            "type": "array",
+            "items": obj(
+                {
+                    "provider": {"type": "string"},
+                    "connectionId": UUID,
+                    **MANUAL_ACCEPTED["properties"],
+                }
+            ),
+        }
+    }
+)
 USER_STATUS = obj(
     {
         "provider": {"type": "string"},
@@ -198,6 +219,18 @@ QUEUE_STATS = obj(
         "deadLetters": obj({"total": INT, "byProvider": {"type": "object"}}),
         "limits": {"type": ["object", "null"]},
         "redis": {"type": "string"},
+        "stats": obj({"errorCategories": {"type": "object", "additionalProperties": INT}}),
+        "providers": {
+            "type": "array",
+            "items": obj(
+                {
+                    "provider": {"type": "string"},
+                    "connection": obj(
+                        {"total": INT, "active": INT, "paused": INT, "needs_reauth": INT}
+                    ),
+                }
+            ),
+        },
     }
 )
 DEAD_LETTER = obj(
@@ -222,7 +255,14 @@ HEALTH_DOC = obj(
         "stats": obj(
             {
                 "connections": obj({"total": INT, "active": INT}),
-                "syncs24h": obj({"total": INT, "failed": INT, "successRate": {"type": "number"}}),
+                "syncs24h": obj(
+                    {
+                        "total": INT,
+                        "failed": INT,
+                        "successRate": {"type": "string", "pattern": "^[0-9]+\\.[0-9]%$"},
+                        "successRatePercent": {"type": "number"},
+                    }
+                ),
                 "queue": obj({"waiting": INT, "active": INT, "completed": INT}),
             }
         ),

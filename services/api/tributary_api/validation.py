@@ -3,7 +3,9 @@
 Schemas are plain dicts (``type``, ``properties``, ``required``, ``additionalProperties``,
 ``enum``, ``format: date|uuid``, ``minLength``/``maxLength``, ``minimum``/``maximum``,
 ``pattern``, ``items``/``minItems``/``maxItems``), so what `/openapi.json` promises is exactly what
-is enforced. Every failure is an `ApiError` (400) naming the offending field.
+is enforced. Every failure is an `ApiError` (400) naming the offending field. A schema's
+``x-aliases`` (alias -> canonical value) makes `validate` answer the canonical value; objects
+and arrays are updated in place.
 """
 
 from __future__ import annotations
@@ -80,13 +82,13 @@ def _check_object(value: dict[str, Any], schema: Mapping[str, Any], where: str) 
             if schema.get("additionalProperties", True) is False:
                 raise ApiError(400, "unknown_field", f"unknown field {field}", field=field)
             continue
-        validate(item, properties[name], field)
+        value[name] = validate(item, properties[name], field)
     if len(value) < schema.get("minProperties", 0):
         raise ApiError(400, "invalid_body", f"{where or 'body'} must not be empty", field=where)
 
 
 def validate(value: Any, schema: Mapping[str, Any], where: str = "") -> Any:
-    """Check ``value`` against ``schema``; return it unchanged or raise a 400 `ApiError`."""
+    """Check ``value`` against ``schema``; return it (aliases resolved) or raise a 400 `ApiError`."""
     types = schema.get("type")
     if isinstance(types, list):
         if value is None and "null" in types:
@@ -109,8 +111,8 @@ def validate(value: Any, schema: Mapping[str, Any], where: str = "") -> Any:
         if len(value) < schema.get("minItems", 0):
             raise ApiError(400, "invalid_field", f"{where} has too few items", field=where)
         for index, item in enumerate(value):
-            validate(item, schema.get("items", {}), f"{where}[{index}]")
-    return value
+            value[index] = validate(item, schema.get("items", {}), f"{where}[{index}]")
+    return schema.get("x-aliases", {}).get(value, value) if isinstance(value, str) else value
 
 
 def read_json(req: falcon.Request, schema: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from ..connectors import ConnectionInfo
-from ..db import transaction
+from ..db import statement, transaction
 from ..errors import Conflict, NotFound
+from ..settings import PROVIDERS
 from .sql import queries
 
 Q = queries("connections")
@@ -69,6 +70,21 @@ def get(pool: ConnectionPool, connection_id: uuid.UUID) -> dict[str, Any]:
 def list_for_user(pool: ConnectionPool, user_id: str) -> list[dict[str, Any]]:
     with transaction(pool) as conn:
         return conn.execute(Q["list_for_user"], {"user_id": user_id}).fetchall()
+
+
+def counts_by_provider(pool: ConnectionPool) -> list[dict[str, Any]]:
+    """Per provider (every known one, `PROVIDERS` order), connection counts by status.
+
+    Shape: ``[{"provider": "github", "connection": {"total": 3, "active": 2, "paused": 1,
+    "needs_reauth": 0}}, ...]`` — the seed's `.providers[].connection`.
+    """
+    counts = {p: dict.fromkeys(STATUSES, 0) for p in PROVIDERS}
+    with statement(pool) as conn:
+        for r in conn.execute(Q["counts_by_status"]).fetchall():
+            counts.setdefault(r["provider"], dict.fromkeys(STATUSES, 0))[r["status"]] = int(r["n"])
+    return [
+        {"provider": p, "connection": {"total": sum(c.values()), **c}} for p, c in counts.items()
+    ]
 
 
 def find_for_user(pool: ConnectionPool, user_id: str, provider: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from .. import bands
+from ..categories import ErrorCategory
 from ..db import statement, transaction
 from .sql import queries
 
@@ -85,12 +86,15 @@ def health_stats(pool: ConnectionPool) -> dict[str, Any]:
         syncs = conn.execute(Q["syncs_24h"]).fetchone() or {"total": 0, "failed": 0, "completed": 0}
         by_status = {r["status"]: int(r["n"]) for r in conn.execute(Q["jobs_by_status"]).fetchall()}
     total = int(syncs["total"])
+    rate = round(100.0 * int(syncs["completed"]) / total, 1) if total else 100.0
     return {
         "connections": {"total": int(connections["total"]), "active": int(connections["active"])},
         "syncs24h": {
             "total": total,
             "failed": int(syncs["failed"]),
-            "successRate": round(100.0 * int(syncs["completed"]) / total, 1) if total else 100.0,
+            # The seed's document writes the rate as text ("98.0%"); the number sits beside it.
+            "successRate": f"{rate:.1f}%",
+            "successRatePercent": rate,
         },
         "queue": {
             "waiting": by_status.get("pending", 0),
@@ -98,6 +102,19 @@ def health_stats(pool: ConnectionPool) -> dict[str, Any]:
             "completed": by_status.get("completed", 0),
         },
     }
+
+
+def error_categories_24h(pool: ConnectionPool) -> dict[str, int]:
+    """Failed attempts of the last 24 h per error category, every category present (0 if none).
+
+    Counted over `sync_attempts` (each retried failure counts), the seed's troubleshooting
+    query `.stats.errorCategories`; deferrals carry no category and are not counted.
+    """
+    counts = {c.value: 0 for c in ErrorCategory}
+    with statement(pool) as conn:
+        for r in conn.execute(Q["error_categories_24h"]).fetchall():
+            counts[r["category"]] = int(r["n"])
+    return counts
 
 
 def due_jobs(pool: ConnectionPool, limit: int) -> list[Any]:

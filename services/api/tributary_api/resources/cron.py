@@ -65,7 +65,7 @@ class SyncHourly:
             redis_ok = True
         except redis.RedisError:
             redis_ok = False
-        rate = figures["syncs24h"]["successRate"]
+        rate = figures["syncs24h"]["successRatePercent"]
         resp.media = {
             "healthy": redis_ok and rate >= HEALTHY_SUCCESS_RATE,
             "stats": figures,

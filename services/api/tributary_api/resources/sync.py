@@ -1,4 +1,4 @@
-"""`/api/sync/manual` (enqueue one sync) and `/api/sync/status` (a user's or the queue's)."""
+"""`/api/sync/manual` (enqueue one sync, or one per active connection) and `/api/sync/status` (a user's or the queue's)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class ManualSync:
         body = read_json(req, schemas.MANUAL_SYNC, self.deps.settings.max_body_bytes)
         today = self.deps.clock().date()
         sync_date = _sync_date(body.get("syncDate"), today)
+        resp.status = falcon.HTTP_202
+        if "provider" not in body:
+            resp.media = self._all(body["userId"], sync_date, "campaignIds" in body)
+            return
         user_id, provider = body["userId"], body["provider"]
         connection = connections.find_for_user(self.deps.pool, user_id, provider)
         if connection is None:
@@ -44,17 +48,46 @@ class ManualSync:
         if connection["status"] == "paused":
             raise ApiError(409, "connection_paused", f"the {provider} connection is paused")
         options = {"campaignIds": body["campaignIds"]} if "campaignIds" in body else None
+        resp.media = self._enqueue(connection["id"], sync_date, options)
+
+    def _all(self, user_id: str, sync_date: date, campaigns: bool) -> dict[str, Any]:
+        """The seed's `enqueueUserSync`: one manual job per active connection of the user.
+
+        Paused and `needs_reauth` connections are left out; 404 when none is active.
+        """
+        if campaigns:
+            raise ApiError(
+                400, "invalid_field", "campaignIds needs a provider", field="campaignIds"
+            )
+        active = [
+            c for c in connections.list_for_user(self.deps.pool, user_id) if c["status"] == "active"
+        ]
+        if not active:
+            raise ApiError(404, "connection_not_found", "user has no active connection")
+        return {
+            "jobs": [
+                {
+                    "provider": c["provider"],
+                    "connectionId": str(c["id"]),
+                    **self._enqueue(c["id"], sync_date, None),
+                }
+                for c in active
+            ]
+        }
+
+    def _enqueue(
+        self, connection_id: Any, sync_date: date, options: dict[str, Any] | None
+    ) -> dict[str, Any]:
         accepted = enqueue_and_send(
             self.deps.pool,
             self.deps.dispatcher,
-            connection_id=connection["id"],
+            connection_id=connection_id,
             sync_date=sync_date,
             trigger="manual",
             options=options,
         )
         job = accepted.result.job
-        resp.status = falcon.HTTP_202
-        resp.media = {
+        return {
             "jobId": str(job["id"]),
             "status": job["status"],
             "deduplicated": accepted.result.deduplicated,
@@ -127,4 +160,11 @@ class SyncStatus:
             redis_state = "ok"
         except redis.RedisError as exc:
             bands, limits, redis_state = None, None, f"unavailable: {type(exc).__name__}"
-        return {"bands": bands, **ledger, "limits": limits, "redis": redis_state}
+        return {
+            "bands": bands,
+            **ledger,
+            "limits": limits,
+            "redis": redis_state,
+            "stats": {"errorCategories": stats.error_categories_24h(self.deps.pool)},
+            "providers": connections.counts_by_provider(self.deps.pool),
+        }

@@ -75,3 +75,8 @@ SELECT id FROM sync_jobs
 WHERE status = 'pending' AND (not_before IS NULL OR not_before <= now())
 ORDER BY priority, created_at, id
 LIMIT %(limit)s
+
+-- name: error_categories_24h
+SELECT error_category AS category, count(*) AS n FROM sync_attempts
+WHERE finished_at > now() - interval '24 hours' AND error_category IS NOT NULL
+GROUP BY error_category
