@@ -4,7 +4,7 @@ VENV ?= .venv
 PY ?= $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/libs/common:$(CURDIR)/services/api:$(CURDIR)/services/worker:$(CURDIR)/services/scheduler:$(CURDIR)/tools/simulator:$(CURDIR)
 
-.PHONY: run test lint format bench venv clean
+.PHONY: run test lint format bench mutations venv clean
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ format: venv
 ## Benchmarks (minutes, not part of make test); results go to docs/benchmarks.md.
 bench: venv
 	$(PY) -m bench.run
+
+## Plant each known bug of tools/mutations in a copy of the tree; fail if a test misses one.
+mutations: venv
+	$(PY) -m tools.mutations
 
 clean:
 	rm -rf .run
