@@ -6,11 +6,12 @@ import uuid
 from dataclasses import replace
 
 import pytest
+from tributary_api.auth import CRON, OPEN
 from tributary_api.openapi import document
+from tributary_api.routes import families, served
 
 from .conftest import API_TOKEN, CRON_SECRET, Api, build_api
 
-OPEN = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
 IDS = {
     "{connection_id}": str(uuid.uuid4()),
     "{job_id}": str(uuid.uuid4()),
@@ -19,20 +20,23 @@ IDS = {
 }
 
 
-def operations() -> list[tuple[str, str]]:
+def operations() -> list[tuple[str, str, str]]:
     found = []
-    for template, methods in document()["paths"].items():
+    declared = families()
+    for template, methods in document(declared)["paths"].items():
         path = template
         for name, value in IDS.items():
             path = path.replace(name, value)
-        found += [(method.upper(), path) for method in methods if template not in OPEN]
+        family = declared[template]
+        found += [(method.upper(), path, family) for method in methods if family != OPEN]
     return found
 
 
-@pytest.mark.parametrize(("method", "path"), operations())
-def test_every_protected_route_needs_its_own_secret(api: Api, method: str, path: str) -> None:
-    cron = path.startswith("/api/cron/")
-    right, wrong = (CRON_SECRET, API_TOKEN) if cron else (API_TOKEN, CRON_SECRET)
+@pytest.mark.parametrize(("method", "path", "family"), operations())
+def test_every_protected_route_needs_its_own_secret(
+    api: Api, method: str, path: str, family: str
+) -> None:
+    right, wrong = (CRON_SECRET, API_TOKEN) if family == CRON else (API_TOKEN, CRON_SECRET)
     for headers in (
         {},
         {"Authorization": f"Bearer {wrong}"},
@@ -86,24 +90,13 @@ def test_unknown_routes_and_methods_answer_json(api: Api) -> None:
 def test_openapi_lists_exactly_the_routes(api: Api) -> None:
     doc = api.client.simulate_get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    served = {route.uri_template for route in _routes(api)}
-    assert set(doc["paths"]) == served
+    routes = dict(served(api.client.app))
+    assert set(doc["paths"]) == set(routes)
     for template, methods in doc["paths"].items():
-        resource = next(r.resource for r in _routes(api) if r.uri_template == template)
         declared = {m for m in methods}
         implemented = {
-            m for m in ("get", "post", "patch", "delete", "put") if hasattr(resource, f"on_{m}")
+            m
+            for m in ("get", "post", "patch", "delete", "put")
+            if hasattr(routes[template], f"on_{m}")
         }
         assert declared == implemented, template
-
-
-def _routes(api: Api) -> list:  # type: ignore[type-arg]
-    app = api.client.app
-    found = []
-    stack = list(app._router._roots)
-    while stack:
-        node = stack.pop()
-        if node.resource is not None:
-            found.append(node)
-        stack.extend(node.children)
-    return found

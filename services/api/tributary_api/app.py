@@ -1,5 +1,5 @@
-"""The app factory. `create_app(deps)` wires routes; `get_app()` is the gunicorn entry point
-and the only place that reads the environment."""
+"""The app factory. `create_app(deps)` wires the routes of `routes.ROUTES`; `get_app()` is the
+gunicorn entry point and the only place that reads the environment."""
 
 from __future__ import annotations
 
@@ -17,45 +17,28 @@ from tributary_common.metrics_collector import build_collector
 from tributary_common.ratelimit import build_limiter
 from tributary_common.settings import Settings
 
-from . import errors, process
-from .auth import BearerAuth
+from . import errors, process, routes
+from .auth import RouteAuth, build_guards
 from .deps import ApiDeps
-from .observe import MetricsResource, RequestMetrics, build_registry
-from .openapi import OpenApiResource
-from .resources import activities, connections, cron, deadletters, health, jobs, sync
-from .runner import RunnerHolder
+from .observe import RequestMetrics
 
 
 def create_app(deps: ApiDeps) -> falcon.App:
-    """Build the Falcon app on the given collaborators."""
+    """Build the Falcon app on the given collaborators (routes and their secrets: `routes`).
+
+    Raises RuntimeError when the app would serve a route without a declared secret family.
+    """
     middleware: list[Any] = [
         RequestMetrics(),
-        BearerAuth(deps.settings.api_token, deps.settings.cron_secret),
+        RouteAuth(build_guards(deps.settings), routes.families()),
     ]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
-    runners = RunnerHolder(deps)
-    routes: list[tuple[str, Any]] = [
-        ("/api/connections", connections.ConnectionCollection(deps)),
-        ("/api/connections/{connection_id}", connections.ConnectionItem(deps)),
-        ("/api/sync/manual", sync.ManualSync(deps)),
-        ("/api/sync/status", sync.SyncStatus(deps)),
-        ("/api/sync/jobs/{job_id}", jobs.JobItem(deps)),
-        ("/api/cron/sync-all", cron.SyncAll(deps)),
-        ("/api/cron/process-queue", cron.ProcessQueue(deps, runners)),
-        ("/api/cron/sync-hourly", cron.SyncHourly(deps)),
-        ("/api/dead-letters", deadletters.DeadLetterCollection(deps)),
-        ("/api/dead-letters/replay", deadletters.DeadLetterReplay(deps)),
-        ("/api/dead-letters/{letter_id}", deadletters.DeadLetterItem(deps)),
-        ("/api/users/{user_id}/activities", activities.UserActivities(deps)),
-        ("/healthz", health.Healthz()),
-        ("/readyz", health.Readyz(deps)),
-        ("/metrics", MetricsResource(build_registry(deps.collectors, deps.multiprocess_dir))),
-        ("/openapi.json", OpenApiResource()),
-    ]
-    for template, resource in routes:
-        app.add_route(template, resource)
+    routes.add_routes(app, deps)
+    missing = routes.undeclared(app)
+    if missing:
+        raise RuntimeError(f"routes without a declared secret family: {missing}")
     return app
 
 

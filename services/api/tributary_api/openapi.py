@@ -8,6 +8,7 @@ from typing import Any
 import falcon
 
 from . import schemas as s
+from .auth import SECURITY_SCHEMES
 from .resources import activities, connections, deadletters, jobs, sync
 
 Params = Mapping[str, Mapping[str, Any]]
@@ -27,16 +28,13 @@ def op(
     path: Params = NO_PARAMS,
     body: Mapping[str, Any] | None = None,
     errors: tuple[int, ...] = (),
-    auth: str | None = "apiToken",
 ) -> dict[str, Any]:
-    """One operation: its parameters, body, success and error responses, security."""
+    """One operation: its parameters, body, success and error responses (security: `document`)."""
     status, schema = ok
     responses: dict[str, Any] = {
         str(status): {"description": summary} | ({"content": _json(schema)} if schema else {})
     }
     codes = set(errors) | {400} if (params or body) else set(errors)
-    if auth:
-        codes.add(401)
     if body is not None:
         codes |= {413, 415}
     for code in sorted(codes | {503}):
@@ -55,7 +53,6 @@ def op(
     }
     if body is not None:
         operation["requestBody"] = {"required": False, "content": _json(body)}
-    operation["security"] = [{auth: []}] if auth else []
     return operation
 
 
@@ -150,26 +147,17 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Enqueue scheduled syncs of every active connection",
                 (200, s.obj({"enqueued": s.INT, "skipped": s.INT})),
                 body=EMPTY_BODY,
-                auth="cronSecret",
             ),
         },
         "/api/cron/process-queue": {
             "post": op(
-                "Run up to `limit` due jobs in this request",
-                (200, PROCESSED),
-                body=s.PROCESS_QUEUE,
-                auth="cronSecret",
+                "Run up to `limit` due jobs in this request", (200, PROCESSED), body=s.PROCESS_QUEUE
             ),
         },
         "/api/cron/sync-hourly": {
-            "get": op(
-                "Enqueue due syncs, clean up, report health", (200, s.HEALTH_DOC), auth="cronSecret"
-            ),
+            "get": op("Enqueue due syncs, clean up, report health", (200, s.HEALTH_DOC)),
             "post": op(
-                "Enqueue due syncs, clean up, report health",
-                (200, s.HEALTH_DOC),
-                body=EMPTY_BODY,
-                auth="cronSecret",
+                "Enqueue due syncs, clean up, report health", (200, s.HEALTH_DOC), body=EMPTY_BODY
             ),
         },
         "/api/dead-letters": {
@@ -206,14 +194,11 @@ def paths() -> dict[str, dict[str, Any]]:
                 errors=(404,),
             ),
         },
-        "/healthz": {
-            "get": op("The process is up", (200, s.obj({"status": {"type": "string"}})), auth=None)
-        },
+        "/healthz": {"get": op("The process is up", (200, s.obj({"status": {"type": "string"}})))},
         "/readyz": {
             "get": op(
                 "PostgreSQL and Redis reachable",
                 (200, s.obj({"ready": {"type": "boolean"}, "checks": {"type": "object"}})),
-                auth=None,
             )
             | {
                 "responses": {
@@ -227,29 +212,41 @@ def paths() -> dict[str, dict[str, Any]]:
                 }
             },
         },
-        "/metrics": {"get": op("Prometheus metrics", (200, None), auth=None)},
-        "/openapi.json": {"get": op("This document", (200, {"type": "object"}), auth=None)},
+        "/metrics": {"get": op("Prometheus metrics", (200, None))},
+        "/openapi.json": {"get": op("This document", (200, {"type": "object"}))},
     }
 
 
-def document() -> dict[str, Any]:
+def document(families: Mapping[str, str]) -> dict[str, Any]:
+    """The whole document; each route's security comes from its declared secret family.
+
+    ``families`` maps route template -> family (`routes.families()`); a documented path
+    without one raises KeyError, so the document cannot claim a route is open by omission.
+    """
+    documented = paths()
+    for template, methods in documented.items():
+        scheme = SECURITY_SCHEMES.get(families[template])
+        for operation in methods.values():
+            operation["security"] = [{scheme[0]: []}] if scheme else []
+            if scheme:
+                operation["responses"]["401"] = {
+                    "description": "error",
+                    "content": _json(ERROR_REF),
+                }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tributary API", "version": "1.0.0"},
-        "paths": paths(),
+        "paths": documented,
         "components": {
             "schemas": {"Error": s.ERROR},
-            "securitySchemes": {
-                "apiToken": {"type": "http", "scheme": "bearer", "description": "API_TOKEN"},
-                "cronSecret": {"type": "http", "scheme": "bearer", "description": "CRON_SECRET"},
-            },
+            "securitySchemes": dict(SECURITY_SCHEMES.values()),
         },
     }
 
 
 class OpenApiResource:
-    def __init__(self) -> None:
-        self.doc = document()
+    def __init__(self, families: Mapping[str, str]) -> None:
+        self.doc = document(families)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.doc

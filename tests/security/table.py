@@ -1,0 +1,108 @@
+"""The security table: every route x method x credential x path spelling.
+
+`cases()` yields one row per (route, method, credential, path); `allowed(row, status)` says
+whether the answer keeps the route closed. Paths are built as raw strings so the HTTP test
+can send them byte for byte (`http.client` sends the request target unchanged).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tributary_api.auth import API, CRON, OPEN
+from tributary_api.routes import ROUTES
+
+from tests.api.conftest import API_TOKEN, CRON_SECRET
+
+#: The right secret of each family; a new family must add its own (KeyError otherwise).
+SECRETS = {API: API_TOKEN, CRON: CRON_SECRET}
+METHODS = ("GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD")
+IDS = {
+    "{connection_id}": str(uuid.uuid4()),
+    "{job_id}": str(uuid.uuid4()),
+    "{letter_id}": str(uuid.uuid4()),
+    "{user_id}": "u1",
+}
+
+
+def spellings(path: str) -> list[str]:
+    """``path`` and the ways a client can spell (or misspell) it on the wire."""
+    rest = path.removeprefix("/api")
+    return [
+        path,
+        "/" + path,
+        "//" + path,
+        "/api/." + rest,
+        "/api/x/.." + rest,
+        path + "/",
+        path + "//",
+        "/api/" + rest.replace("/", "//"),
+        "/%61pi" + rest,
+        "/api" + rest.replace("/", "%2F"),
+        "/api" + rest.replace("/", "%2f", 1),
+        "/API" + rest,
+        path.upper(),
+        path + "?userId=u1",
+        path + ";x=1",
+        path + "%20",
+        path + "%00",
+        "http://evil.example" + path,
+    ]
+
+
+def credentials(family: str) -> list[tuple[str, dict[str, str]]]:
+    """Every credential that must not open ``family``'s routes, by name."""
+    right = SECRETS[family]
+    others = [secret for name, secret in SECRETS.items() if name != family]
+    found = [
+        ("none", {}),
+        ("empty bearer", {"Authorization": "Bearer"}),
+        ("wrong token", {"Authorization": "Bearer not-the-secret"}),
+        ("prefix of the secret", {"Authorization": f"Bearer {right[:-1]}"}),
+        ("secret plus a character", {"Authorization": f"Bearer {right}x"}),
+        ("right secret as Basic", {"Authorization": f"Basic {right}"}),
+        ("right secret without scheme", {"Authorization": right}),
+        ("right secret as a cookie", {"Cookie": f"token={right}"}),
+    ]
+    found += [
+        (f"other family's secret #{i}", {"Authorization": f"Bearer {s}"})
+        for i, s in enumerate(others)
+    ]
+    return found
+
+
+@dataclass(frozen=True)
+class Row:
+    template: str
+    family: str
+    method: str
+    credential: str
+    headers: tuple[tuple[str, str], ...]
+    path: str
+
+
+def protected() -> list[tuple[str, str, str]]:
+    """(template, family, concrete path) of every route that is not open."""
+    found = []
+    for route in ROUTES:
+        if route.family == OPEN:
+            continue
+        path = route.template
+        for name, value in IDS.items():
+            path = path.replace(name, value)
+        found.append((route.template, route.family, path))
+    return found
+
+
+def cases(template: str, family: str, path: str) -> Iterator[Row]:
+    for method in METHODS:
+        for name, headers in credentials(family):
+            for spelled in spellings(path):
+                yield Row(template, family, method, name, tuple(headers.items()), spelled)
+
+
+def closed(status: int) -> bool:
+    """An answer that opens nothing: refused (401) or no such route (400/404)."""
+    return status in (400, 401, 404)

@@ -1,0 +1,68 @@
+"""The security table against the in-process app (falcon.testing) and the live gunicorn
+(raw request targets over HTTP): no credential but the route's own opens it."""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.api.conftest import Api, Live
+
+from .table import SECRETS, cases, closed, protected
+
+# One test per mode over all routes: the per-test database costs more than the requests.
+ROUTES = protected()
+
+
+def _simulated_path(raw: str) -> tuple[str, str | None]:
+    """falcon.testing takes a path and a query string apart (it cannot send a full URL)."""
+    path, _, query = raw.partition("?")
+    return path, query or None
+
+
+def test_table_in_process(api: Api) -> None:
+    failures = []
+    count = 0
+    for template, family, path in ROUTES:
+        for row in cases(template, family, path):
+            if row.path.startswith("http://"):
+                continue
+            target, query = _simulated_path(row.path)
+            result = api.client.simulate_request(
+                row.method, target, query_string=query, headers=dict(row.headers)
+            )
+            count += 1
+            if not closed(result.status_code):
+                failures.append((row.method, row.path, row.credential, result.status_code))
+        right = {"Authorization": f"Bearer {SECRETS[family]}"}
+        assert api.client.simulate_request("OPTIONS", path, headers=right).status_code != 401
+    assert count > 10_000 and failures == []
+
+
+@pytest.mark.e2e
+def test_table_over_http(live: Live) -> None:
+    where = urlsplit(live.url)
+    host, port = where.hostname or "", where.port or 80
+    failures = []
+    for template, family, path in ROUTES:
+        for row in cases(template, family, path):
+            status = _send(host, port, row.method, row.path, row.headers)
+            if not closed(status):
+                failures.append((row.method, row.path, row.credential, status))
+        right = (("Authorization", f"Bearer {SECRETS[family]}"),)
+        assert _send(host, port, "OPTIONS", path, right) != 401, template
+    assert failures == []
+
+
+def _send(host: str, port: int, method: str, target: str, headers: tuple) -> int:  # type: ignore[type-arg]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        return conn.getresponse().status
+    finally:
+        conn.close()
