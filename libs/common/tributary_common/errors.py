@@ -71,3 +71,13 @@ class Deferred(TributaryError):
 
 class ShutdownRequested(TributaryError):
     """Raised inside a job when the worker is shutting down and the job must stop between pages."""
+
+
+class ConnectionPaused(TributaryError):
+    """Raised inside a job, after the page it was saving, when its connection was paused:
+    the runner holds the job until the connection resumes."""
+
+
+class JobCancelled(TributaryError):
+    """Raised inside a job when its connection (and so the job) was deleted under it: the
+    run ends as `cancelled`, with no error, retry or dead letter."""

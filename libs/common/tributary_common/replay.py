@@ -11,6 +11,9 @@ from .dispatch import Dispatcher
 from .errors import NotFound
 from .ledger import deadletters, jobs
 
+#: A replay call looks at no more than this many letters per letter it may replay.
+WALK_FACTOR = 10
+
 
 @dataclass(frozen=True)
 class Replayed:
@@ -34,22 +37,42 @@ def replay_dead_letters(
     ids: list[uuid.UUID] | None,
     limit: int,
 ) -> tuple[list[Replayed], list[NotReplayed]]:
-    """Replay unreplayed letters matching ``ids`` (when given) and the filter, oldest first."""
+    """Replay up to ``limit`` unreplayed letters matching ``ids`` (when given) and the
+    filter, oldest first.
+
+    A letter that cannot be replayed (its connection deleted, the account not connected
+    again) is reported, marked (`replay_error`) and walked past: the walk goes on until
+    ``limit`` letters were replayed or none are left, and later filter replays skip the
+    marked ones, so repeated calls make progress. At most ``limit`` failures are reported
+    and at most ``WALK_FACTOR * limit`` letters looked at per call.
+    """
     replayed: list[Replayed] = []
     failed: list[NotReplayed] = []
-    for letter_id in deadletters.select_for_replay(pool, where, ids=ids, limit=limit):
-        try:
-            done = deadletters.replay(pool, letter_id)
-        except NotFound as exc:
-            failed.append(NotReplayed(letter_id, str(exc)))
-            continue
-        if done is None:  # replayed meanwhile by someone else
-            continue
-        job = done.enqueued.job
-        dispatched = (
-            dispatcher.try_send(job["id"], job["queue"], job["message_id"])
-            if done.enqueued.needs_send
-            else True
-        )
-        replayed.append(Replayed(letter_id, done.enqueued, dispatched))
+    after = None
+    examined = 0
+    while len(replayed) < limit and examined < WALK_FACTOR * limit:
+        page = deadletters.select_for_replay(pool, where, ids=ids, limit=limit, after=after)
+        for _, letter_id in page:
+            if len(replayed) >= limit:
+                break
+            examined += 1
+            try:
+                done = deadletters.replay(pool, letter_id)
+            except NotFound as exc:
+                deadletters.mark_unreplayable(pool, letter_id, str(exc))
+                if len(failed) < limit:
+                    failed.append(NotReplayed(letter_id, str(exc)))
+                continue
+            if done is None:  # replayed meanwhile by someone else
+                continue
+            job = done.enqueued.job
+            dispatched = (
+                dispatcher.try_send(job["id"], job["queue"], job["message_id"])
+                if done.enqueued.needs_send
+                else True
+            )
+            replayed.append(Replayed(letter_id, done.enqueued, dispatched))
+        if len(page) < limit:
+            break
+        after = page[-1]
     return replayed, failed

@@ -24,7 +24,7 @@ from . import bands, metrics
 from .categories import ErrorCategory, backoff_seconds
 from .connectors import ConnectorRegistry, ProviderConfig, SyncRequest
 from .dispatch import Dispatcher
-from .errors import Deferred, ProviderError, ShutdownRequested
+from .errors import ConnectionPaused, Deferred, JobCancelled, ProviderError, ShutdownRequested
 from .lease import LeaseKeeper
 from .ledger import jobs
 from .ledger.connections import to_info
@@ -67,8 +67,10 @@ class RunPolicy:
 @dataclass(frozen=True)
 class RunResult:
     job_id: uuid.UUID
-    #: completed, retried, failed, deferred, interrupted — or, when nothing ran:
-    #: duplicate (already done or running), early (not due yet), missing.
+    #: completed, retried, failed, deferred, interrupted, held (its connection was paused
+    #: during the run), cancelled (its connection was deleted under it) — or, when nothing
+    #: ran: duplicate (already done or running), early (not due yet), missing (deleted),
+    #: held (the connection is paused; the job waits for resume, the message is dropped).
     outcome: str
     category: str | None = None
     error: str | None = None
@@ -136,6 +138,8 @@ class JobRunner:
         if job["crash_count"] >= self.policy.crash_limit:
             message = f"worker died {job['crash_count']} times while running this job"
             return self._fail(started, ErrorCategory.UNKNOWN, message, attempted=False)
+        if job["connection_status"] == "paused":
+            return self._hold(started, 0)
         if job["connection_status"] != "active":
             category = (
                 ErrorCategory.API_ERROR
@@ -193,10 +197,16 @@ class JobRunner:
             return self._defer(started, deferred, _records(context))
         except ShutdownRequested:
             return self._interrupt(started, _records(context))
+        except ConnectionPaused:
+            return self._hold(started, _records(context))
+        except JobCancelled:
+            return self._cancelled(started, _records(context))
         except ProviderError as exc:
             retry_at = exc.retry_at.timestamp() if exc.retry_at else None
             return self._failure(started, exc.category, str(exc), _records(context), retry_at)
         except Exception as exc:  # anything unclassified is UNKNOWN, and retried
+            if jobs.state(self.pool, job["id"]) is None:  # deleted with its connection
+                return self._cancelled(started, _records(context))
             log.exception("job.unexpected_error", extra={"job_id": str(job["id"])})
             message = redact(f"{type(exc).__name__}: {exc}")
             return self._failure(started, ErrorCategory.UNKNOWN, message, _records(context), None)
@@ -215,7 +225,7 @@ class JobRunner:
     def _complete(self, started: _Started, records: int) -> RunResult:
         job = started.job
         row = jobs.complete(self.pool, job["id"], self._end(started, "completed", records))
-        outcome = "completed" if row is not None else "duplicate"
+        outcome = "completed" if row is not None else self._lost(job["id"])
         self._finished(started, outcome, records=records)
         return RunResult(job["id"], outcome, records=records)
 
@@ -232,6 +242,24 @@ class JobRunner:
         metrics.ratelimit_decision(job["platform"], deferred.scope, "deferred")
         self._finished(started, "deferred", records=records, delay=delay)
         return RunResult(job["id"], "deferred", records=records, delay_seconds=delay)
+
+    def _hold(self, started: _Started, records: int) -> RunResult:
+        """The connection is paused: the job waits, held, for resume (no attempt counted)."""
+        job = started.job
+        end = self._end(started, "held", records, error="connection is paused")
+        row = jobs.hold_running(self.pool, job["id"], end)
+        outcome = "held" if row is not None else self._lost(job["id"])
+        self._finished(started, outcome, records=records)
+        return RunResult(job["id"], outcome, records=records)
+
+    def _cancelled(self, started: _Started, records: int) -> RunResult:
+        """The connection (and with it the job) was deleted during the run."""
+        self._finished(started, "cancelled", records=records)
+        return RunResult(started.job["id"], "cancelled", records=records)
+
+    def _lost(self, job_id: uuid.UUID) -> str:
+        """Why a guarded update matched nothing: the job was deleted, or someone else ended it."""
+        return "cancelled" if jobs.state(self.pool, job_id) is None else "duplicate"
 
     def _interrupt(self, started: _Started, records: int) -> RunResult:
         job = started.job
@@ -266,6 +294,8 @@ class JobRunner:
             row = jobs.retry(
                 self.pool, job["id"], end, not_before=not_before, message_id=message_id
             )
+            if row is None and self._lost(job["id"]) == "cancelled":
+                return self._cancelled(started, records)
             if row is not None:
                 self.dispatcher.try_send(job["id"], bands.RETRY.queue, message_id, delay)
             self._finished(started, "retried", category, message, records, delay)
@@ -283,7 +313,7 @@ class JobRunner:
     ) -> RunResult:
         job = started.job
         end = self._end(started, "failed", records, category=category.value, error=message)
-        jobs.fail(
+        row = jobs.fail(
             self.pool,
             job["id"],
             end,
@@ -291,6 +321,8 @@ class JobRunner:
             attempted=attempted,
             needs_reauth=category.needs_reauth and job["connection_status"] == "active",
         )
+        if row is None and self._lost(job["id"]) == "cancelled":
+            return self._cancelled(started, records)
         metrics.dead_lettered(job["platform"], category.value)
         self._finished(started, "failed", category, message, records)
         return RunResult(job["id"], "failed", category.value, message, records)
@@ -301,6 +333,8 @@ class JobRunner:
             return RunResult(job_id, "missing")
         # A redelivery while another worker holds a live lease: look again once the lease
         # would have expired, in case that worker died (this may be the only message).
+        if state["status"] == "held":
+            return RunResult(job_id, "held")
         if state["status"] == "processing":
             self.dispatcher.try_send(
                 job_id,

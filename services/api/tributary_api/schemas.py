@@ -247,6 +247,7 @@ DEAD_LETTER = obj(
         "createdAt": TIME,
         "replayedAt": TIME,
         "replayJobId": {"type": ["string", "null"]},
+        "replayError": {"type": ["string", "null"]},
     }
 )
 HEALTH_DOC = obj(

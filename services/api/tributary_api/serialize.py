@@ -99,4 +99,5 @@ def dead_letter(row: dict[str, Any]) -> dict[str, Any]:
         "createdAt": iso(row["created_at"]),
         "replayedAt": iso(row["replayed_at"]),
         "replayJobId": None if row["replay_job_id"] is None else str(row["replay_job_id"]),
+        "replayError": row.get("replay_error"),
     }

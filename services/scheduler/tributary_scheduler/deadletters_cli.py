@@ -39,13 +39,15 @@ def run(pool: ConnectionPool, dispatcher: Dispatcher, args: argparse.Namespace) 
                 deadletters.delete(pool, letter_id)
             return {"purged": len(args.ids)}
         return {"purged": deadletters.purge(pool, where)}
-    replayed, _ = replay_dead_letters(
+    replayed, failed = replay_dead_letters(
         pool, dispatcher, where, ids=args.ids or None, limit=args.limit
     )
     return {
         "replayed": [
             {"deadLetterId": str(r.letter_id), "jobId": str(r.enqueued.job["id"])} for r in replayed
-        ]
+        ],
+        # Marked unreplayable: later filter replays walk past them.
+        "errors": [{"deadLetterId": str(f.letter_id), "error": f.error} for f in failed],
     }
 
 

@@ -15,6 +15,7 @@ from ..settings import PROVIDERS
 from .sql import queries
 
 Q = queries("connections")
+JOBS = queries("jobs")
 STATUSES = ("active", "paused", "needs_reauth")
 UPDATABLE = {"private", "status", "access_token", "sync_interval_minutes", "metadata"}
 
@@ -94,8 +95,19 @@ def find_for_user(pool: ConnectionPool, user_id: str, provider: str) -> dict[str
         ).fetchone()
 
 
+def status_of(pool: ConnectionPool, connection_id: uuid.UUID) -> str | None:
+    """The connection's status, or None when it no longer exists."""
+    with statement(pool) as conn:
+        row = conn.execute(Q["status_of"], {"id": connection_id}).fetchone()
+    return None if row is None else str(row["status"])
+
+
 def update(pool: ConnectionPool, connection_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
-    """Update the given fields; a new token clears `needs_reauth`."""
+    """Update the given fields; a new token clears `needs_reauth`.
+
+    Pausing holds the connection's pending jobs in the same transaction (status `held`:
+    not claimable, not failed); `jobs.release_held` makes them pending again on resume.
+    """
     unknown = set(fields) - UPDATABLE
     if unknown:
         raise ValueError(f"cannot update {sorted(unknown)}")
@@ -113,6 +125,8 @@ def update(pool: ConnectionPool, connection_id: uuid.UUID, **fields: Any) -> dic
     sql = f"UPDATE connections SET {', '.join(sets)}, updated_at = now() WHERE id = %(id)s RETURNING *"
     with transaction(pool) as conn:
         row = conn.execute(sql.encode(), params).fetchone()
+        if row is not None and row["status"] == "paused":
+            conn.execute(JOBS["hold_for_connection"], {"connection_id": connection_id})
     if row is None:
         raise NotFound(f"connection {connection_id} not found")
     return row

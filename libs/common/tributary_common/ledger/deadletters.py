@@ -69,14 +69,32 @@ def purge(pool: ConnectionPool, where: Filter, *, replayed_only: bool = False) -
 
 
 def select_for_replay(
-    pool: ConnectionPool, where: Filter, *, ids: list[uuid.UUID] | None, limit: int
-) -> list[uuid.UUID]:
-    """Ids of unreplayed letters matching ``ids`` (when given) and the filter, oldest first."""
+    pool: ConnectionPool,
+    where: Filter,
+    *,
+    ids: list[uuid.UUID] | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[tuple[datetime, uuid.UUID]]:
+    """(created_at, id) of unreplayed letters matching ``ids`` (when given) and the filter,
+    oldest first, strictly after ``after``. Without ``ids``, letters marked unreplayable are
+    left out unless their account has been connected again."""
+    params = {
+        **where.params(),
+        "ids": ids,
+        "limit": limit,
+        "after_created": after[0] if after else None,
+        "after_id": after[1] if after else None,
+    }
     with transaction(pool) as conn:
-        rows = conn.execute(
-            Q["select_for_replay"], {**where.params(), "ids": ids, "limit": limit}
-        ).fetchall()
-    return [r["id"] for r in rows]
+        rows = conn.execute(Q["select_for_replay"], params).fetchall()
+    return [(r["created_at"], r["id"]) for r in rows]
+
+
+def mark_unreplayable(pool: ConnectionPool, letter_id: uuid.UUID, error: str) -> None:
+    """Record why the letter could not be replayed (filter replays then walk past it)."""
+    with transaction(pool) as conn:
+        conn.execute(Q["mark_unreplayable"], {"id": letter_id, "error": error})
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,9 @@ class Replayed:
 def replay(pool: ConnectionPool, letter_id: uuid.UUID) -> Replayed | None:
     """Re-enqueue one letter as a `retry` job; None when it was already replayed.
 
+    The job goes to the letter's connection, or, when that was deleted, to the connection
+    the same user has since made for the same provider and account (a reconnect).
+
     One transaction marks the letter, creates the job and links the two, so a failure
     part-way (PostgreSQL gone, connection deleted: `NotFound`) leaves the letter as it was.
     The mark's row lock makes a concurrent replay of the same letter wait, then skip it.
@@ -97,9 +118,24 @@ def replay(pool: ConnectionPool, letter_id: uuid.UUID) -> Replayed | None:
         if letter is None:
             return None
         payload = letter["payload"]
+        old_id = uuid.UUID(payload.get("connectionId") or str(letter["connection_id"]))
+        current = conn.execute(
+            Q["current_connection"],
+            {
+                "connection_id": old_id,
+                "user_id": letter["user_id"],
+                "provider": letter["platform"],
+                "account_id": payload.get("accountId"),
+            },
+        ).fetchone()
+        if current is None:
+            raise NotFound(
+                f"connection {old_id} was deleted and the user has not connected"
+                f" {letter['platform']} account {payload.get('accountId')!r} again"
+            )
         enqueued = jobs.enqueue_in(
             conn,
-            connection_id=uuid.UUID(payload.get("connectionId") or str(letter["connection_id"])),
+            connection_id=current["id"],
             sync_date=date.fromisoformat(payload["syncDate"]),
             trigger="retry",
             options=payload.get("options") or {},

@@ -38,7 +38,8 @@ class Enqueued:
 
     @property
     def needs_send(self) -> bool:
-        return not self.deduplicated or self.raised
+        """A message is due unless the job was already sent or is held (paused connection)."""
+        return (not self.deduplicated or self.raised) and self.job["status"] != "held"
 
 
 def enqueue(
@@ -283,6 +284,34 @@ def retry(
         if row is not None:
             _attempt(conn, row, end, row["attempts"])
         return row
+
+
+def hold_running(pool: ConnectionPool, job_id: uuid.UUID, end: AttemptEnd) -> dict[str, Any] | None:
+    """A running job whose connection was paused: held (attempts untouched) until resumed."""
+    with transaction(pool) as conn:
+        row = conn.execute(
+            Q["hold_running"], {"id": job_id, "owner": end.owner, "records": end.records}
+        ).fetchone()
+        if row is not None:
+            _attempt(conn, row, end, row["attempts"] + 1)
+        return row
+
+
+@dataclass(frozen=True)
+class Released:
+    job_id: uuid.UUID
+    queue: str
+    message_id: str
+    delay_seconds: float
+
+
+def release_held(pool: ConnectionPool, connection_id: uuid.UUID) -> list[Released]:
+    """Resume: the connection's held jobs become pending; send each the message returned."""
+    with statement(pool) as conn:
+        rows = conn.execute(
+            Q["release_for_connection"], {"connection_id": connection_id}
+        ).fetchall()
+    return [Released(r["id"], r["queue"], r["message_id"], float(r["delay_seconds"])) for r in rows]
 
 
 def fail(

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import falcon
-from tributary_common.ledger import connections
+import redis
+from tributary_common.dispatch import Send
+from tributary_common.ledger import connections, jobs
+from tributary_common.logs import event
 
 from .. import schemas, serialize
 from ..deps import ApiDeps
 from ..errors import ApiError
 from ..validation import query, read_json
 from .common import parse_id, scoped
+
+log = logging.getLogger(__name__)
 
 USER_SCOPE: dict[str, dict[str, Any]] = {"userId": {"schema": schemas.ID}}
 LIST_PARAMS: dict[str, dict[str, Any]] = {"userId": {"schema": schemas.ID, "required": True}}
@@ -62,7 +68,19 @@ class ConnectionItem:
         body = read_json(req, schemas.CONNECTION_PATCH, self.deps.settings.max_body_bytes)
         fields = _changes(current, body)
         row = connections.update(self.deps.pool, current["id"], **fields) if fields else current
+        if current["status"] != "active" and row["status"] == "active":
+            self._release(row)
         resp.media = serialize.connection(row)
+
+    def _release(self, row: dict[str, Any]) -> None:
+        """Resume: held jobs become pending and are sent (Redis down: `reconcile` sends them)."""
+        released = jobs.release_held(self.deps.pool, row["id"])
+        try:
+            self.deps.dispatcher.send_many(
+                Send(r.job_id, r.queue, r.message_id, r.delay_seconds) for r in released
+            )
+        except redis.RedisError as exc:
+            event(log, "jobs.release_send_failed", logging.WARNING, error=type(exc).__name__)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, connection_id: str) -> None:
         current = self._load(req, connection_id)

@@ -132,10 +132,12 @@ class DeadLetterReplay:
                 {
                     "id": str(r.letter_id),
                     "jobId": str(r.enqueued.job["id"]),
+                    "connectionId": str(r.enqueued.job["connection_id"]),
                     "deduplicated": r.enqueued.deduplicated,
                     "dispatched": r.dispatched,
                 }
                 for r in replayed
             ],
-            "errors": [{"id": str(f.letter_id), "error": f.error} for f in failed],
+            # Each is marked (replayError): filter replays walk past it from now on.
+            "errors": [{"id": str(f.letter_id), "error": f.error, "marked": True} for f in failed],
         }

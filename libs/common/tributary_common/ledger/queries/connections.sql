@@ -33,3 +33,6 @@ UPDATE connections SET last_synced_at = now(), updated_at = now() WHERE id = %(i
 
 -- name: counts_by_status
 SELECT provider, status, count(*) AS n FROM connections GROUP BY provider, status
+
+-- name: status_of
+SELECT status FROM connections WHERE id = %(id)s

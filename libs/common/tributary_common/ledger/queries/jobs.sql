@@ -1,16 +1,18 @@
 -- name: insert
-INSERT INTO sync_jobs (id, user_id, platform, connection_id, sync_date, trigger, priority, queue,
-                       options, message_id, dispatched_at)
-SELECT %(id)s, c.user_id, c.provider, c.id, %(sync_date)s, %(trigger)s, %(priority)s, %(queue)s,
-       %(options)s, %(message_id)s, now()
+-- A paused connection's new job (a replay) is held until the connection resumes.
+INSERT INTO sync_jobs (id, user_id, platform, connection_id, sync_date, status, trigger,
+                       priority, queue, options, message_id, dispatched_at)
+SELECT %(id)s, c.user_id, c.provider, c.id, %(sync_date)s,
+       CASE WHEN c.status = 'paused' THEN 'held' ELSE 'pending' END, %(trigger)s,
+       %(priority)s, %(queue)s, %(options)s, %(message_id)s, now()
 FROM connections c WHERE c.id = %(connection_id)s
-ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing') DO NOTHING
+ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing', 'held') DO NOTHING
 RETURNING *
 
 -- name: active_for_window
 SELECT * FROM sync_jobs
 WHERE connection_id = %(connection_id)s AND sync_date = %(sync_date)s
-  AND status IN ('pending', 'processing')
+  AND status IN ('pending', 'processing', 'held')
 FOR UPDATE
 
 -- name: raise_to_manual
@@ -56,7 +58,7 @@ WITH due_now AS (
     SELECT gen_random_uuid(), b.user_id, b.provider, b.id, %(sync_date)s, 'scheduled', 5,
            'sync.scheduled', gen_random_uuid()::text, now()
     FROM bumped b
-    ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing') DO NOTHING
+    ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing', 'held') DO NOTHING
     RETURNING id, message_id
 )
 SELECT d.n AS due, (SELECT id FROM bumped ORDER BY id DESC LIMIT 1) AS last_id,
@@ -157,8 +159,11 @@ RETURNING *
 -- name: insert_dead_letter
 INSERT INTO dead_letters (id, job_id, user_id, platform, connection_id, category, error,
                           attempts, payload)
-VALUES (%(id)s, %(job_id)s, %(user_id)s, %(platform)s, %(connection_id)s, %(category)s,
-        %(error)s, %(attempts)s, %(payload)s)
+-- The payload records the account, so a replay after a reconnect finds the new connection.
+SELECT %(id)s, %(job_id)s, %(user_id)s, %(platform)s, %(connection_id)s, %(category)s,
+       %(error)s, %(attempts)s,
+       %(payload)s::jsonb || jsonb_build_object(
+           'accountId', (SELECT account_id FROM connections WHERE id = %(connection_id)s))
 
 -- name: insert_attempt
 INSERT INTO sync_attempts (job_id, attempt, worker, started_at, outcome, error_category, error,
@@ -209,3 +214,26 @@ WHERE id IN (
       AND completed_at < now() - make_interval(secs => %(retention_seconds)s)
     LIMIT %(limit)s
 )
+
+-- name: hold_for_connection
+-- Pause: the connection's pending jobs wait (their messages are dropped when they arrive).
+UPDATE sync_jobs SET status = 'held', message_id = NULL, updated_at = now()
+WHERE connection_id = %(connection_id)s AND status = 'pending'
+RETURNING id
+
+-- name: release_for_connection
+-- Resume: held jobs are pending again, each with a new message (delayed to its not_before).
+UPDATE sync_jobs
+SET status = 'pending', message_id = md5(random()::text || id::text), dispatched_at = now(),
+    enqueued_at = now(), updated_at = now()
+WHERE connection_id = %(connection_id)s AND status = 'held'
+RETURNING id, queue, message_id,
+          greatest(extract(epoch FROM (coalesce(not_before, now()) - now())), 0) AS delay_seconds
+
+-- name: hold_running
+-- A running job of a connection paused meanwhile stops after its page and waits, held.
+UPDATE sync_jobs
+SET status = 'held', records_synced = records_synced + %(records)s, message_id = NULL,
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING *
