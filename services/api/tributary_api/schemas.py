@@ -9,8 +9,14 @@ from tributary_common.settings import PROVIDER_ALIASES, PROVIDERS
 
 Schema = dict[str, Any]
 
-#: Ids: no control characters (PostgreSQL text cannot hold NUL; logs should not hold the rest).
-ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
+#: Ids: no control characters, C0 or C1 (PostgreSQL text cannot hold NUL; logs should not
+#: hold the rest). Patterns are matched whole (`validation`), so a final newline is refused.
+ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 200,
+    "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]+$",
+}
 #: Tokens travel in HTTP headers: visible ASCII only (RFC 6750's b64token is a subset).
 TOKEN = {"type": "string", "minLength": 1, "maxLength": 8192, "pattern": "^[\\x21-\\x7e]+$"}
 #: A provider: its name or a seed alias (`meta`, `google`, `twitter`), which validation

@@ -22,6 +22,29 @@ import falcon
 from .errors import ApiError
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(value: Any, where: str = "body") -> None:
+    """Raise 400 ``invalid_text`` when any string in ``value`` (keys included) holds a lone
+    surrogate (U+D800..U+DFFF): PostgreSQL, UTF-8 and every client refuse those."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise ApiError(
+                400,
+                "invalid_text",
+                f"{where} holds a lone surrogate (U+D800..U+DFFF), which is not valid text",
+                field=where,
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, where)
+            check_text(item, f"{where}.{key}" if where != "body" else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_text(item, f"{where}[{index}]")
+
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -47,7 +70,7 @@ def _check_string(value: str, schema: Mapping[str, Any], where: str) -> None:
         raise ApiError(
             400, "invalid_field", f"{where} is longer than {schema['maxLength']}", field=where
         )
-    if "pattern" in schema and not re.search(schema["pattern"], value):
+    if "pattern" in schema and not re.fullmatch(schema["pattern"], value):
         raise ApiError(
             400, "invalid_field", f"{where} contains characters not allowed", field=where
         )
@@ -132,6 +155,7 @@ def read_json(req: falcon.Request, schema: Mapping[str, Any], max_bytes: int) ->
             body = json.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+    check_text(body)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "body must be a JSON object")
     validate(body, schema)
@@ -155,6 +179,7 @@ def query(req: falcon.Request, params: Mapping[str, Mapping[str, Any]]) -> dict[
             continue
         if isinstance(raw, list):
             raise ApiError(400, "invalid_parameter", f"{name} must be given once", field=name)
+        check_text(raw, name)
         values[name] = validate(_convert(raw, spec["schema"], name), spec["schema"], name)
     return values
 

@@ -11,7 +11,7 @@ from tributary_common.ledger import activities
 from .. import schemas
 from ..deps import ApiDeps
 from ..errors import ApiError
-from ..validation import query, validate
+from ..validation import check_text, query, validate
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -28,6 +28,7 @@ class UserActivities:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
         params = query(req, PARAMS)
+        check_text(user_id, "userId")
         validate(user_id, schemas.ID, "userId")
         end = date.fromisoformat(params["to"]) if "to" in params else self.deps.clock().date()
         start = (
