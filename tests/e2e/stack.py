@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,8 @@ from tributary_common.db import open_pool, transaction
 from tributary_common.dispatch import Dispatcher
 from tributary_common.ledger import connections, jobs
 from tributary_common.settings import PROVIDERS
+
+from tools.localstack.processes import API_COMMAND, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHONPATH = os.pathsep.join(
@@ -45,6 +48,7 @@ class Stack:
     tmp: Path
     env_overrides: dict[str, str] = field(default_factory=dict)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    apis: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _pool: ConnectionPool | None = None
     _redis: redis.Redis | None = None
 
@@ -102,6 +106,33 @@ class Stack:
         self.workers.append(proc)
         return proc
 
+    def start_api(self, **env: str) -> str:
+        """A real gunicorn api (one worker) on this stack; return its base URL."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        log_path = self.tmp / f"api-{len(self.apis)}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                API_COMMAND,
+                env={
+                    **self.env,
+                    "GUNICORN_BIND": f"127.0.0.1:{port}",
+                    "GUNICORN_WORKERS": "1",
+                    "GUNICORN_ACCESS_LOG": "",
+                    "PROMETHEUS_MULTIPROC_DIR": str(self.tmp / f"api-metrics-{len(self.apis)}"),
+                    **env,
+                },
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.apis.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(f"{url}/readyz", proc=proc, log=log_path)
+        return url
+
     def worker_log(self) -> str:
         return "\n".join(
             p.read_text(errors="replace") for p in sorted(self.tmp.glob("worker-*.log"))
@@ -133,6 +164,14 @@ class Stack:
 
     def close(self) -> None:
         self.stop_workers(timeout=10)
+        for proc in self.apis:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        self.apis.clear()
         if self._pool is not None:
             self._pool.close()
         if self._redis is not None:

@@ -2,7 +2,8 @@
 
 Dramatiq's Redis broker has no per-message priority, so each band is its own queue,
 consumed by every worker; actor priorities (lower runs first) make a worker take
-manual work before scheduled, and scheduled before retries.
+manual work before provider pushes (webhooks), those before scheduled, and scheduled
+before retries.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ class Band:
 
 
 MANUAL = Band("manual", "sync.manual", 1, "sync_manual")
+#: Syncs asked for by a provider's webhook delivery (debounced): between manual and scheduled.
+WEBHOOK = Band("webhook", "sync.webhook", 3, "sync_webhook")
 SCHEDULED = Band("scheduled", "sync.scheduled", 5, "sync_scheduled")
 RETRY = Band("retry", "sync.retry", 10, "sync_retry")
-BANDS: tuple[Band, ...] = (MANUAL, SCHEDULED, RETRY)
+BANDS: tuple[Band, ...] = (MANUAL, WEBHOOK, SCHEDULED, RETRY)
 
 _BY_QUEUE = {band.queue: band for band in BANDS}
 _BY_PRIORITY = {band.priority: band for band in BANDS}
@@ -36,5 +39,8 @@ def by_priority(priority: int) -> Band:
 
 
 def for_trigger(trigger: str) -> Band:
-    """Manual requests go to the manual band; scheduled runs and replays to the scheduled one."""
-    return MANUAL if trigger == "manual" else SCHEDULED
+    """Manual requests go to the manual band, webhook deliveries to the webhook band;
+    scheduled runs and replays to the scheduled one."""
+    if trigger == "manual":
+        return MANUAL
+    return WEBHOOK if trigger == "webhook" else SCHEDULED

@@ -133,6 +133,48 @@ def http_request(route: str, method: str, status: int, seconds: float) -> None:
     HTTP_REQUEST_DURATION.labels(route, method).observe(seconds)
 
 
+WEBHOOK_DELIVERIES_IN = Counter(
+    "tributary_webhook_deliveries_received_total",
+    "Provider webhook deliveries received, by provider and outcome: enqueued, duplicate, "
+    "unmatched (no connection), ignored (no sync wanted), bad_signature, too_large, "
+    "malformed, not_configured (no secret set).",
+    ["provider", "outcome"],
+)
+EVENT_DELIVERIES_OUT = Counter(
+    "tributary_event_deliveries_total",
+    "Signed event delivery attempts to registered endpoints, by event type and outcome: "
+    "delivered, retried (will be sent again), failed (retries exhausted).",
+    ["event_type", "outcome"],
+)
+EVENT_DELIVERY_DURATION = Histogram(
+    "tributary_event_delivery_duration_seconds",
+    "Time one event delivery attempt took, until the endpoint answered or timed out.",
+    ["event_type"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+EVENT_ENDPOINTS_DISABLED = Counter(
+    "tributary_event_endpoints_disabled_total",
+    "Endpoints disabled after failing for TRIBUTARY_EVENTS_DISABLE_AFTER_SECONDS.",
+    [],
+)
+
+
+@safely
+def webhook_received(provider: str, outcome: str) -> None:
+    WEBHOOK_DELIVERIES_IN.labels(provider, outcome).inc()
+
+
+@safely
+def event_delivery(event_type: str, outcome: str, seconds: float) -> None:
+    EVENT_DELIVERIES_OUT.labels(event_type, outcome).inc()
+    EVENT_DELIVERY_DURATION.labels(event_type).observe(seconds)
+
+
+@safely
+def endpoint_disabled() -> None:
+    EVENT_ENDPOINTS_DISABLED.inc()
+
+
 @dataclass(frozen=True)
 class ScrapeMetric:
     """A metric the api's `metrics_collector.LedgerCollector` builds at scrape time.
@@ -210,6 +252,17 @@ RATELIMIT_SLOTS_IN_USE = ScrapeMetric(
     "Concurrency slots held, per provider.",
     ("provider",),
 )
+EVENT_ENDPOINTS = ScrapeMetric(
+    "tributary_event_endpoints",
+    "Registered event endpoints by state: enabled, disabled.",
+    ("state",),
+)
+EVENT_OUTBOX_PENDING = ScrapeMetric(
+    "tributary_event_outbox_pending",
+    "Event deliveries waiting to be sent (pending in the outbox), and the oldest one's age "
+    "in seconds (state=oldest_age_seconds).",
+    ("state",),
+)
 COLLECTOR_UP = ScrapeMetric(
     "tributary_collector_up",
     "1 if the last scrape read this source (redis, ledger, limiter), 0 if it failed.",
@@ -234,6 +287,8 @@ SCRAPE_METRICS: tuple[ScrapeMetric, ...] = (
     RATELIMIT_COOLDOWNS_ACTIVE,
     RATELIMIT_USAGE_RATIO,
     RATELIMIT_SLOTS_IN_USE,
+    EVENT_ENDPOINTS,
+    EVENT_OUTBOX_PENDING,
     COLLECTOR_UP,
     COLLECTOR_DURATION,
 )

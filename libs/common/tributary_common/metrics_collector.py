@@ -61,6 +61,15 @@ SELECT command, runs, failures,
        coalesce(extract(epoch FROM last_finished_at), 0)::float8 AS last_finished
 FROM scheduler_runs
 """
+# Events out: endpoints by state, and the outbox's pending deliveries (partial index).
+ENDPOINTS_SQL = """
+SELECT enabled, count(*) AS n FROM webhook_endpoints GROUP BY enabled
+"""
+OUTBOX_SQL = """
+SELECT count(*) AS n,
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age
+FROM webhook_outbox WHERE status = 'pending'
+"""
 
 
 def family(spec: metrics.ScrapeMetric) -> GaugeMetricFamily | CounterMetricFamily:
@@ -148,6 +157,8 @@ class LedgerCollector(Collector):
             dead = _rows(conn.execute(DEAD_LETTERS_SQL))
             conns = _rows(conn.execute(CONNECTIONS_SQL))
             scheduler = _rows(conn.execute(SCHEDULER_SQL))
+            endpoint_rows = _rows(conn.execute(ENDPOINTS_SQL))
+            outbox = _rows(conn.execute(OUTBOX_SQL))
 
         depth = family(metrics.QUEUE_DEPTH)
         in_flight = {row["queue"]: row["n"] for row in processing}
@@ -184,7 +195,25 @@ class LedgerCollector(Collector):
             last_run.add_metric(command, float(row["last_finished"]))
             runs.add_metric(command, float(row["runs"]))
             failures.add_metric(command, float(row["failures"]))
-        return [depth, age, dead_letters, connections, last_success, last_run, runs, failures]
+        endpoints = family(metrics.EVENT_ENDPOINTS)
+        by_state = {bool(r["enabled"]): r["n"] for r in endpoint_rows}
+        endpoints.add_metric(["enabled"], float(by_state.get(True, 0)))
+        endpoints.add_metric(["disabled"], float(by_state.get(False, 0)))
+        pending = family(metrics.EVENT_OUTBOX_PENDING)
+        pending.add_metric(["pending"], float(outbox[0]["n"] if outbox else 0))
+        pending.add_metric(["oldest_age_seconds"], float(outbox[0]["age"] if outbox else 0.0))
+        return [
+            depth,
+            age,
+            dead_letters,
+            connections,
+            last_success,
+            last_run,
+            runs,
+            failures,
+            endpoints,
+            pending,
+        ]
 
     def _limiter_metrics(self, limiter: RateLimiter) -> list[Metric]:
         snapshot = limiter.snapshot()

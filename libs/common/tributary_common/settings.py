@@ -72,6 +72,95 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Inbound webhook routes: secrets (never logged or echoed), debounce, size, WebSub."""
+
+    github_secret: str = field(default="", repr=False)
+    meta_app_secret: str = field(default="", repr=False)
+    meta_verify_token: str = field(default="", repr=False)
+    youtube_secret: str = field(default="", repr=False)
+    #: A delivery's sync waits this long, so a burst for one connection becomes one sync.
+    debounce_seconds: float = 10.0
+    #: Larger deliveries are answered 413 before being read.
+    max_body_bytes: int = 5_242_880
+    #: The public URL of `/webhooks/youtube` that the WebSub hub calls back ('' disables
+    #: `websub-renew`).
+    websub_callback_url: str = ""
+    websub_hub_url: str = "https://pubsubhubbub.appspot.com/subscribe"
+    #: Lease asked of the hub (Google's hub: 5-day default, 10-day cap [S WS-3]).
+    websub_lease_seconds: int = 432_000
+    #: `websub-renew` re-subscribes when a lease ends within this long (or is unknown).
+    websub_renew_before_seconds: int = 86_400
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    """Events out: delivery timeouts, when an endpoint is disabled, plain-http endpoints."""
+
+    timeout_seconds: float = 10.0
+    #: An endpoint whose deliveries have all failed for this long is disabled, with a reason.
+    disable_after_seconds: float = 86_400.0
+    #: Endpoints must be https unless this is set (local development and tests).
+    allow_http: bool = False
+    #: Seconds between attempts of one delivery (Standard Webhooks' suggested schedule,
+    #: about 27 hours in all); the delivery fails after the last.
+    retry_schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in {"true", "false", "1", "0"}:
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in {"true", "1"}
+
+
+def _schedule(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise ConfigError(f"{name} must list at least one non-negative number of seconds")
+    return values
+
+
+def webhook_settings_from_env(env: Mapping[str, str]) -> WebhookSettings:
+    defaults = WebhookSettings()
+    callback = env.get("TRIBUTARY_WEBSUB_CALLBACK_URL") or ""
+    if callback:
+        callback = _url(env, "TRIBUTARY_WEBSUB_CALLBACK_URL", "", ("http", "https"))
+    return WebhookSettings(
+        github_secret=env.get("TRIBUTARY_WEBHOOK_GITHUB_SECRET", ""),
+        meta_app_secret=env.get("TRIBUTARY_WEBHOOK_META_APP_SECRET", ""),
+        meta_verify_token=env.get("TRIBUTARY_WEBHOOK_META_VERIFY_TOKEN", ""),
+        youtube_secret=env.get("TRIBUTARY_WEBHOOK_YOUTUBE_SECRET", ""),
+        debounce_seconds=_float(env, "TRIBUTARY_WEBHOOK_DEBOUNCE_SECONDS", 10.0, 0.0),
+        max_body_bytes=_int(env, "TRIBUTARY_WEBHOOK_MAX_BODY_BYTES", defaults.max_body_bytes, 1024),
+        websub_callback_url=callback,
+        websub_hub_url=_url(
+            env, "TRIBUTARY_WEBSUB_HUB_URL", defaults.websub_hub_url, ("http", "https")
+        ),
+        websub_lease_seconds=_int(env, "TRIBUTARY_WEBSUB_LEASE_SECONDS", 432_000, 60),
+        websub_renew_before_seconds=_int(env, "TRIBUTARY_WEBSUB_RENEW_BEFORE_SECONDS", 86_400, 0),
+    )
+
+
+def event_settings_from_env(env: Mapping[str, str]) -> EventSettings:
+    defaults = EventSettings()
+    return EventSettings(
+        timeout_seconds=_float(env, "TRIBUTARY_EVENTS_TIMEOUT_SECONDS", 10.0, 0.1),
+        disable_after_seconds=_float(env, "TRIBUTARY_EVENTS_DISABLE_AFTER_SECONDS", 86_400.0, 0),
+        allow_http=_bool(env, "TRIBUTARY_EVENTS_ALLOW_HTTP", False),
+        retry_schedule=_schedule(env, "TRIBUTARY_EVENTS_RETRY_SCHEDULE", defaults.retry_schedule),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/tributary"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -103,6 +192,11 @@ class Settings:
     worker_threads: int = 4
     #: Where the api's process-queue finds the connector registry (`module` or `module:attr`).
     connectors_module: str = "tributary_worker.providers"
+    #: Provider webhooks in (`tributary_api.webhooks`). A provider with no secret set
+    #: refuses every delivery (fail closed).
+    webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
+    #: Signed events out (`tributary_common.events`).
+    events: EventSettings = field(default_factory=lambda: EventSettings())
 
     def provider_configs(self) -> dict[str, ProviderConfig]:
         """Connector settings for every provider with a base URL."""
@@ -163,4 +257,6 @@ class Settings:
             worker_processes=_int(env, "TRIBUTARY_WORKER_PROCESSES", 2, 1),
             worker_threads=_int(env, "TRIBUTARY_WORKER_THREADS", 4, 1),
             connectors_module=env.get("TRIBUTARY_CONNECTORS_MODULE") or cls.connectors_module,
+            webhooks=webhook_settings_from_env(env),
+            events=event_settings_from_env(env),
         )

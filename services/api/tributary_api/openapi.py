@@ -214,6 +214,41 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/metrics": {"get": op("Prometheus metrics", (200, None))},
         "/openapi.json": {"get": op("This document", (200, {"type": "object"}))},
+        **webhook_paths(),
+    }
+
+
+WEBHOOK_RECEIVED = s.obj(
+    {
+        "received": {"type": "boolean"},
+        "outcome": {"type": "string", "enum": ["enqueued", "duplicate", "unmatched", "ignored"]},
+    }
+)
+HUB_PARAMS: Params = {
+    name: {"schema": {"type": "string"}}
+    for name in ("hub.mode", "hub.topic", "hub.challenge", "hub.lease_seconds", "hub.verify_token")
+}
+
+
+def webhook_paths() -> dict[str, dict[str, Any]]:
+    """The provider webhook routes: open (no bearer token), signature-verified."""
+
+    def delivery(summary: str) -> dict[str, Any]:
+        return op(summary, (200, WEBHOOK_RECEIVED), errors=(400, 401, 413))
+
+    def challenge(summary: str, refused: int) -> dict[str, Any]:
+        return op(summary, (200, None), params=HUB_PARAMS, errors=(refused,))
+
+    return {
+        "/webhooks/github": {"post": delivery("GitHub delivery (X-Hub-Signature-256)")},
+        "/webhooks/meta": {
+            "get": challenge("Meta verification: echo hub.challenge", 403),
+            "post": delivery("Meta/Instagram delivery (X-Hub-Signature-256, app secret)"),
+        },
+        "/webhooks/youtube": {
+            "get": challenge("WebSub verification of intent: echo hub.challenge", 404),
+            "post": delivery("WebSub Atom notification (X-Hub-Signature)"),
+        },
     }
 
 

@@ -21,6 +21,7 @@ from .observe import MetricsResource, build_registry
 from .openapi import OpenApiResource
 from .resources import activities, connections, cron, deadletters, health, jobs, sync
 from .runner import RunnerHolder
+from .webhooks import resources as webhooks
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ ROUTES: tuple[Route, ...] = (
         lambda d: MetricsResource(build_registry(d.collectors, d.multiprocess_dir)),
     ),
     Route("/openapi.json", OPEN, lambda d: OpenApiResource(families())),
+    # Provider webhooks: open to the internet, each POST verified by its HMAC signature
+    # and each GET challenge by its verify token or a subscription we asked for.
+    Route("/webhooks/github", OPEN, webhooks.GithubWebhook),
+    Route("/webhooks/meta", OPEN, webhooks.MetaWebhook),
+    Route("/webhooks/youtube", OPEN, webhooks.YoutubeWebhook),
 )
 
 

@@ -140,7 +140,7 @@ JOB = obj(
         "connectionId": UUID,
         "syncDate": DATE,
         "status": JOB_STATUS,
-        "trigger": {"type": "string", "enum": ["manual", "scheduled", "retry"]},
+        "trigger": {"type": "string", "enum": ["manual", "webhook", "scheduled", "retry"]},
         "priority": INT,
         "queue": {"type": "string"},
         "options": {"type": "object"},

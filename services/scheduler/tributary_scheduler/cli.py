@@ -1,6 +1,6 @@
 """`python -m tributary_scheduler <command>`: exit 0 ok, 1 unhealthy or failed, 2 bad usage.
 
-Commands: migrate, enqueue-due, cleanup, reconcile, health, dead-letters, and loop
+Commands: migrate, enqueue-due, cleanup, reconcile, health, dead-letters, websub-renew, and loop
 (local development: enqueue-due and reconcile every few seconds, cleanup hourly).
 """
 
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 import redis
 from psycopg_pool import ConnectionPool
 from tributary_common import scheduling
@@ -25,7 +26,7 @@ from tributary_common.logs import configure, event, redact
 from tributary_common.migrate import migrate
 from tributary_common.settings import Settings
 
-from . import deadletters_cli
+from . import deadletters_cli, websub_renew
 from .health import check_health
 
 log = logging.getLogger("tributary.scheduler")
@@ -52,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
         help="unhealthy when a pending job has waited longer (default 3600)",
     )
     deadletters_cli.add_parser(sub)
+    sub.add_parser(
+        "websub-renew", help="(re)subscribe YouTube channels at the WebSub hub before leases end"
+    )
     loop = sub.add_parser("loop", help="local development: enqueue-due and reconcile in a loop")
     loop.add_argument("--interval-seconds", type=float, default=5.0)
     loop.add_argument("--iterations", type=int, default=0, help="stop after N rounds (0: never)")
@@ -68,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(settings.log_level)
     if args.command == "migrate":
         return _guard(lambda: _migrate(settings))
+    if args.command == "websub-renew" and not settings.webhooks.websub_callback_url:
+        print("tributary-scheduler: TRIBUTARY_WEBSUB_CALLBACK_URL is not set", file=sys.stderr)
+        return USAGE
     pool = open_pool(settings.database_url, max_size=scheduling.LANES + 1)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
     dispatcher = Dispatcher(client, settings.namespace)
@@ -142,10 +149,18 @@ def _reconcile(
     }
 
 
+def _websub_renew(
+    settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any
+) -> dict[str, Any]:
+    with httpx.Client(timeout=settings.http_timeout_seconds) as client:
+        return websub_renew.renew(pool, settings.webhooks, client)
+
+
 COMMANDS: dict[str, Callable[[Settings, ConnectionPool, Dispatcher, Any], dict[str, Any]]] = {
     "enqueue-due": _enqueue_due,
     "cleanup": _cleanup,
     "reconcile": _reconcile,
+    "websub-renew": _websub_renew,
 }
 
 

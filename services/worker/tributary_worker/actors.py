@@ -36,5 +36,6 @@ def _actor(band: bands.Band) -> dramatiq.Actor:
 
 
 sync_manual = _actor(bands.MANUAL)
+sync_webhook = _actor(bands.WEBHOOK)
 sync_scheduled = _actor(bands.SCHEDULED)
 sync_retry = _actor(bands.RETRY)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import httpx
+
+from . import webhooks
 from .faults import FaultSpecError
 from .messages import SimResponse
 from .ratelimit import LimitSpec
@@ -33,6 +37,10 @@ def handle_admin(
         account = _first(query, "account")
         entries = state.log.entries(provider=provider, account=account)
         return SimResponse.json(200, {"requests": [e.as_json() for e in entries]})
+    if route == ("POST", "webhooks") and parts[1:] == ["send"]:
+        return _send_webhook(payload)
+    if parts[:1] == ["websub"]:
+        return _websub(state, method, parts[1:], payload)
     if route == ("GET", "stats"):
         return SimResponse.json(200, {"providers": state.stats()})
     if route == ("GET", "providers"):
@@ -80,6 +88,56 @@ def _faults(state: SimulatorState, method: str, payload: Any) -> SimResponse:
     except FaultSpecError as exc:
         return _error(400, str(exc))
     return SimResponse.json(201, fault.as_json())
+
+
+def _send_webhook(payload: Any) -> SimResponse:
+    """Build provider deliveries (`webhooks.build`) and POST them to ``payload["url"]``:
+    ``count`` distinct ones (default 1), ``intervalSeconds`` apart, over one connection."""
+    if not isinstance(payload, dict) or not str(payload.get("url", "")).startswith("http"):
+        return _error(400, "expected {url, provider, secret, account | accounts, count?, ...}")
+    try:
+        count = int(payload.get("count", 1))
+        interval = float(payload.get("intervalSeconds", 0))
+        built = [webhooks.build(payload) for _ in range(max(count, 1))]
+    except (KeyError, TypeError, ValueError) as exc:
+        return _error(400, f"bad delivery spec: {exc}")
+    answers: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with httpx.Client(timeout=10.0) as client:
+        for index, delivery in enumerate(built):
+            if index and interval:
+                time.sleep(max(0.0, started + index * interval - time.monotonic()))
+            try:
+                answer = webhooks.deliver(str(payload["url"]), delivery, client=client)
+            except httpx.HTTPError as exc:
+                return _error(502, f"delivery failed: {type(exc).__name__}")
+            answers.append(
+                {
+                    "status": answer.status_code,
+                    "body": answer.text[:2000],
+                    "deliveryId": delivery.delivery_id,
+                }
+            )
+    elapsed = time.monotonic() - started
+    return SimResponse.json(200, {**answers[-1], "answers": answers, "elapsedSeconds": elapsed})
+
+
+def _websub(state: SimulatorState, method: str, parts: list[str], payload: Any) -> SimResponse:
+    """``GET`` the hub's subscriptions, ``PUT {refuseStatus}`` (null: accept), or
+    ``POST publish {channelId, deleted?}`` to notify the channel's subscribers."""
+    hub = state.hub
+    if method == "GET" and not parts:
+        return SimResponse.json(200, {"subscriptions": hub.listing(), "requests": hub.requests})
+    if method == "PUT" and not parts and isinstance(payload, dict):
+        refuse = payload.get("refuseStatus")
+        hub.refuse_status = int(refuse) if refuse is not None else None
+        return SimResponse.json(200, {"refuseStatus": hub.refuse_status})
+    if method == "POST" and parts == ["publish"] and isinstance(payload, dict):
+        statuses = hub.publish(
+            str(payload.get("channelId", "")), deleted=bool(payload.get("deleted"))
+        )
+        return SimResponse.json(200, {"statuses": statuses})
+    return _error(404, "use GET /websub, PUT /websub or POST /websub/publish")
 
 
 def _first(query: dict[str, list[str]], name: str) -> str | None:

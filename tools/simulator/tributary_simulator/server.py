@@ -39,6 +39,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(split.query, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if split.path == "/_hub/websub":
+            self._send(state.hub.handle(self.command, body))
+            return
         if split.path.startswith("/_admin"):
             response = handle_admin(state, self.command, split.path[7:], query, body)
             self._send(response)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
 from .faults import FaultBook
+from .hub import Hub
 from .providers import Provider, ProviderContext, discover
 from .ratelimit import SlidingWindowLimiter
 from .requestlog import RequestLog
@@ -29,6 +30,8 @@ class SimulatorState:
         self.log = RequestLog()
         #: Set on shutdown so held ("timeout"/"slow") requests end at once.
         self.stopping = threading.Event()
+        #: The WebSub hub YouTube subscriptions go to (`/_hub/websub`).
+        self.hub = Hub()
         self._provider_state: dict[str, tuple[dict[str, object], threading.Lock]] = {}
         self.reset()
 
@@ -37,6 +40,7 @@ class SimulatorState:
         self.limiter.reset()
         self.faults.clear()
         self.log.clear()
+        self.hub.reset()
         self._provider_state = {name: ({}, threading.Lock()) for name in self.providers}
         for name, provider in self.providers.items():
             self.limiter.configure(name, provider.default_limit)
