@@ -160,7 +160,7 @@ def test_ping_and_malformed_and_unconfigured(hooks: Api, api: Api) -> None:
     assert malformed.status_code == 400 and malformed.json["error"] == "malformed"
     # No secret configured: closed
     closed = post(api, "/webhooks/github", sim_webhooks.github("", "octo"))
-    assert closed.status_code == 503 and closed.json["error"] == "not_configured"
+    assert closed.status_code == 401 and closed.json["error"] == "not_configured"
     assert hooks.sql("SELECT count(*) AS n FROM sync_jobs")[0]["n"] == 0
 
 

@@ -48,7 +48,7 @@ class _Receiver:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = self._read(req)
         if not self.secret():
-            self._refuse("not_configured", 503, f"the {self.provider} webhook is not configured")
+            self._refuse("not_configured", 401, f"the {self.provider} webhook is not configured")
         if not signatures.valid(self.secret(), body, req.get_header(self.header), self.algorithms):
             self._refuse("bad_signature", 401, f"missing or invalid {self.header}")
         headers = {k.lower(): v for k, v in req.headers.items()}
