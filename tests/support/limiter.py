@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tributary_common.ratelimit.base import Decision, SlotLease
+from tributary_common.ratelimit.base import Decision, Permit, SlotLease
 
 
 class PermissiveLimiter:
@@ -12,10 +12,14 @@ class PermissiveLimiter:
         self.acquired: list[tuple[str, str, int]] = []
         self.cooldowns: list[tuple[str, str | None, float, str]] = []
         self.slots: dict[tuple[str, str], SlotLease] = {}
+        self.settled: list[Permit] = []
 
     def acquire(self, provider: str, account: str, cost: int = 1) -> Decision:
         self.acquired.append((provider, account, cost))
-        return Decision(True, 0.0)
+        return Decision(True, 0.0, None, Permit(provider, account, len(self.acquired), cost))
+
+    def settle(self, permit: Permit) -> None:
+        self.settled.append(permit)
 
     def cooldown(self, provider: str, account: str | None, until: float, reason: str) -> None:
         self.cooldowns.append((provider, account, until, reason))

@@ -333,3 +333,79 @@ def test_default_redis_limiter_uses_the_server_clock(
     retry_at = limiter.acquire("p", "a").retry_at
     assert server_now + 0.9 < retry_at < server_now + 3
     assert isinstance(build_limiter(Settings(), None), MemoryLimiter)
+
+
+def test_a_settled_permit_counts_at_its_answer_not_its_grant(
+    make: MakeLimiter, clock: FakeClock
+) -> None:
+    limiter = make({"github": "provider=5/1s;account=none"})
+    # Given five grants at t=0 whose requests were answered (so sent) by t=0.3
+    permits = [limiter.acquire("github", f"a{i}") for i in range(5)]
+    assert all(p.allowed and p.permit is not None for p in permits)
+    clock.advance(0.3)
+    for p in permits:
+        assert p.permit is not None
+        limiter.settle(p.permit)
+    # When the grant window has passed but the arrival window has not
+    clock.advance(0.75)
+    # Then nothing more is granted until one second after the answers
+    assert not limiter.acquire("github", "late").allowed
+    clock.set(clock.now + 0.26)
+    assert limiter.acquire("github", "later").allowed
+
+
+def test_settle_never_moves_an_entry_earlier_and_tolerates_repeats(
+    make: MakeLimiter, clock: FakeClock
+) -> None:
+    limiter = make({"github": "provider=2/1s;account=none"})
+    first = limiter.acquire("github", "a")
+    assert first.permit is not None
+    clock.advance(0.5)
+    limiter.settle(first.permit)
+    clock.advance(0.2)
+    limiter.settle(first.permit)  # a second settle moves it to 0.7, never back
+    assert limiter.acquire("github", "b").allowed
+    clock.set(clock.now + 0.95)  # 1.65: the first (at 0.7) still counts
+    assert not limiter.acquire("github", "c").allowed
+
+
+def test_arrivals_never_exceed_the_limit_whatever_the_transit_delay(
+    make: MakeLimiter, clock: FakeClock
+) -> None:
+    """The promise, measured where a provider measures it: arrival times.
+
+    Twenty callers each send one request at a time; a granted request leaves after a
+    random delay (a busy thread, a slow connect), is answered 5 ms after it arrives, and
+    the caller settles its permit then; a refused caller comes back at its ``retry_at``.
+    A strict provider counts arrivals in every 1 s window: none may hold more than the
+    limit (without settle, grants at the limit's pace arrive bunched and some do).
+    """
+    rng = random.Random(7)
+    limit, window, duration = 5, 1.0, 30.0
+    limiter = make({"github": f"provider={limit}/1s;account=none"})
+    start = clock.now
+    next_try = {f"caller{i}": start + i * 0.01 for i in range(20)}
+    answers: list[tuple[float, str, Any]] = []  # (answer time, caller, permit)
+    arrivals: list[float] = []
+    while clock.now < start + duration:
+        for item in sorted(a for a in answers if a[0] <= clock.now):
+            answers.remove(item)
+            limiter.settle(item[2])
+            next_try[item[1]] = clock.now
+        for caller, at in sorted(next_try.items(), key=lambda kv: kv[1]):
+            if at > clock.now:
+                continue
+            decision = limiter.acquire("github", caller)
+            if decision.allowed:
+                arrival = clock.now + rng.choice([0.0, 0.0, 0.01, 0.05, 0.3, 0.6])
+                arrivals.append(arrival)
+                answers.append((arrival + 0.005, caller, decision.permit))
+                next_try[caller] = float("inf")
+            else:
+                next_try[caller] = decision.retry_at
+        clock.advance(0.005)
+    arrivals.sort()
+    worst = max(sum(1 for t in arrivals if a <= t < a + window) for a in arrivals)
+    assert worst <= limit
+    # and the limit is still mostly used: each permit is held for its transit time too
+    assert len(arrivals) >= 0.7 * limit * duration / window

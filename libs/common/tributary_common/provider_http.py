@@ -21,7 +21,7 @@ import httpx
 from . import metrics
 from .categories import ErrorCategory
 from .errors import Deferred, ProviderError
-from .ratelimit.base import RateLimiter
+from .ratelimit.base import Permit, RateLimiter
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,12 @@ class ProviderHttp:
         self.sleep = sleep
         self.requests_sent = 0
 
-    def _take(self, cost: int) -> None:
+    def _take(self, cost: int) -> Permit | None:
         while True:
             decision = self.limiter.acquire(self.provider, self.account, cost)
             if decision.allowed:
                 self.decided(self.provider, decision.scope or "all", "allowed")
-                return
+                return decision.permit
             wait = decision.retry_at - self.clock()
             if wait > self.max_inline_wait_seconds:
                 until = datetime.fromtimestamp(decision.retry_at, tz=UTC)
@@ -96,7 +96,7 @@ class ProviderHttp:
 
     def request(self, method: str, url: str, *, cost: int = 1, **kwargs: Any) -> httpx.Response:
         """Send one request through the limiter; raise `ProviderError` or `Deferred`."""
-        self._take(cost)
+        permit = self._take(cost)
         self.requests_sent += 1
         try:
             if self.headers:
@@ -112,6 +112,10 @@ class ProviderHttp:
             raise ProviderError(
                 ErrorCategory.NETWORK_ERROR, f"transport error: {type(exc).__name__}: {exc}"
             ) from exc
+        finally:
+            # Counted at its answer: the provider saw it somewhere in [grant, now].
+            if permit is not None:
+                self.limiter.settle(permit)
         self.observe(self.provider, response.status_code)
         hint = self.feedback(response)
         if hint is not None:

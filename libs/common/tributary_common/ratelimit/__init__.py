@@ -1,6 +1,6 @@
 """Distributed rate limits and concurrency slots, per provider and per account."""
 
-from .base import Decision, RateLimiter, SlotLease
+from .base import Decision, Permit, RateLimiter, SlotLease
 from .config import DEFAULT_LIMITS, LimitConfig, ProviderLimits, Window, parse_override
 from .factory import build_limiter
 from .memory import MemoryLimiter
@@ -12,6 +12,7 @@ __all__ = [
     "Decision",
     "LimitConfig",
     "MemoryLimiter",
+    "Permit",
     "ProviderLimits",
     "RateLimiter",
     "RedisLimiter",

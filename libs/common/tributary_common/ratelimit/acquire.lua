@@ -9,7 +9,7 @@
 --       limit count, then per limit: units, window, slack, scope name
 -- Every time is an integer number of microseconds: scores stay exact (< 2^53) and the
 -- window arithmetic agrees bit for bit with the memory backend and the tests.
--- Returns {allowed 0|1, retry_at (us), scope}.
+-- Returns {allowed 0|1, retry_at (us), scope, grant id (granted only; see settle.lua)}.
 
 local now
 if ARGV[1] == '' then
@@ -110,7 +110,7 @@ if scope == nil then
     local last = redis.call('ZREVRANGE', l.key, 0, 0, 'WITHSCORES')
     expire(l.key, tonumber(last[2]), l.window + l.slack)
   end
-  return {1, now, ''}
+  return {1, now, '', id}
 end
 
 -- Refused: reserve the earliest time every limit can take `cost` more units after all

@@ -19,11 +19,24 @@ class Decision:
     try again at ``retry_at`` (epoch seconds); distinct refused callers get distinct
     times so they do not wake together. ``scope`` names the limit that decided
     (e.g. ``provider:minute``, ``account:hour``, ``cooldown:provider``, ``slots``).
+    ``permit`` (granted rate permits only) is what `RateLimiter.settle` takes once the
+    request has been answered.
     """
 
     allowed: bool
     retry_at: float
     scope: str | None = None
+    permit: Permit | None = None
+
+
+@dataclass(frozen=True)
+class Permit:
+    """The entries one granted acquisition wrote: ``cost`` units under id ``rid``."""
+
+    provider: str
+    account: str
+    rid: int
+    cost: int
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,16 @@ class SlotLease:
 class RateLimiter(Protocol):
     def acquire(self, provider: str, account: str, cost: int = 1) -> Decision:
         """Take ``cost`` permits from every limit that applies to (provider, account), or none."""
+
+    def settle(self, permit: Permit) -> None:
+        """Move the permit's entries to now (never earlier than they were).
+
+        Call it when the request has been answered (or has failed): the provider saw it
+        at some moment between the grant and now, so counting it at now keeps every
+        window the provider can measure within the limit, however late the request left
+        (see docs/ratelimit.md, "Arrival, not grant"). Best effort: a lost settle leaves
+        the entry at its grant time.
+        """
 
     def cooldown(self, provider: str, account: str | None, until: float, reason: str) -> None:
         """Refuse every request for the provider (account=None) or one account until ``until``."""

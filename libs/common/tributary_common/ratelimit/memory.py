@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .base import Decision
+from .base import Decision, Permit
 from .config import LimitConfig
 from .keys import (
     AcquirePlan,
@@ -76,7 +76,33 @@ class MemoryLimiter:
             self.namespace, provider, account, self.config.for_provider(provider), cost
         )
         with self._lock:
-            return self._acquire(plan, to_us(self.clock()), cost)
+            decision = self._acquire(plan, to_us(self.clock()), cost)
+            if not decision.allowed:
+                return decision
+            rid = self._counters[plan.seq]
+        return Decision(True, decision.retry_at, None, Permit(provider, account, rid, cost))
+
+    def settle(self, permit: Permit) -> None:
+        """Move the permit's entries to now, never earlier (mirrors settle.lua)."""
+        plan = plan_acquire(
+            self.namespace,
+            permit.provider,
+            permit.account,
+            self.config.for_provider(permit.provider),
+            permit.cost,
+        )
+        with self._lock:
+            now = to_us(self.clock())
+            for spec in plan.limits:
+                zset = self._z(spec.key)
+                for i in range(1, permit.cost + 1):
+                    member = f"{permit.rid}.{i}"
+                    old = next((e for e in zset if e[1] == member), None)
+                    if old is not None:
+                        if old[0] >= now:
+                            continue
+                        zset.remove(old)
+                    bisect.insort(zset, (now, member))
 
     def _acquire(self, plan: AcquirePlan, now: int, cost: int) -> Decision:
         # Mirrors acquire.lua; see the comments there for the reasons.

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from .base import Decision
+from .base import Decision, Permit
 from .config import LimitConfig
 from .keys import (
     account_field,
@@ -61,6 +61,7 @@ class RedisLimiter:
         self._acquire = client.register_script(_script("acquire.lua"))
         self._slots = client.register_script(_script("slots.lua"))
         self._cooldown = client.register_script(_script("cooldown.lua"))
+        self._settle = client.register_script(_script("settle.lua"))
 
     def _now_us(self) -> int | None:
         """Time to pass into a script; None lets the script read the server's TIME."""
@@ -84,12 +85,38 @@ class RedisLimiter:
             self.namespace, provider, account, self.config.for_provider(provider), cost
         )
         try:
-            allowed, at_us, scope = self._acquire(
+            allowed, at_us, scope, *granted = self._acquire(
                 keys=plan.keys(), args=plan.args(self._now_us(), cost)
             )
         except _UNREACHABLE as exc:
             return self._unavailable("acquire", exc)
-        return Decision(bool(allowed), to_seconds(int(at_us)), as_text(scope) or None)
+        permit = Permit(provider, account, int(granted[0]), cost) if allowed else None
+        return Decision(bool(allowed), to_seconds(int(at_us)), as_text(scope) or None, permit)
+
+    def settle(self, permit: Permit) -> None:
+        """Move the permit's entries to now (see `RateLimiter.settle`); one round trip."""
+        plan = plan_acquire(
+            self.namespace,
+            permit.provider,
+            permit.account,
+            self.config.for_provider(permit.provider),
+            permit.cost,
+        )
+        if not plan.limits:
+            return
+        try:
+            self._settle(
+                keys=[spec.key for spec in plan.limits],
+                args=[
+                    self._now_arg(),
+                    permit.rid,
+                    permit.cost,
+                    *(spec.window_us + spec.slack_us for spec in plan.limits),
+                ],
+            )
+        except _UNREACHABLE as exc:
+            # The entry stays at its grant time: what the limiter promised before settling.
+            log.warning("rate limiter unavailable (settle %s): %s", permit.provider, exc)
 
     def cooldown(self, provider: str, account: str | None, until: float, reason: str) -> None:
         """Refuse the provider (or one account) until ``until``; a later time wins."""
