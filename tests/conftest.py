@@ -17,7 +17,7 @@ import pytest
 import redis
 from tributary_common.migrate import migrate
 
-from tests.support.missing import missing
+from tests.support.missing import PREFIX, missing
 from tools.localstack import services as localstack
 
 
@@ -81,3 +81,23 @@ def database_url(services: localstack.Services, template_database: str) -> Itera
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'.encode())
     yield localstack.with_database(services.postgres_admin_url, name)
     localstack.drop_database(services.postgres_admin_url, name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly, last, how many tests did not run because a service or tool is missing."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        if PREFIX in text:
+            reason = text.split(PREFIX, 1)[1]
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    total = sum(reasons.values())
+    terminalreporter.write_sep(
+        "!", f"{total} TESTS DID NOT RUN: a service or tool is missing", red=True
+    )
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"  {count:4d} × {reason}")
+    terminalreporter.write_line("  (with CI=true these fail instead of skipping)")

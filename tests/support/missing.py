@@ -9,9 +9,11 @@ from typing import NoReturn
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+#: Marks the reason of a skip caused by a missing service, for the end-of-run summary.
+PREFIX = "MISSING: "
 
 
 def missing(message: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{message} (CI=true: it is required)")
-    pytest.skip(message)
+    pytest.skip(PREFIX + message)
