@@ -4,7 +4,7 @@ VENV ?= .venv
 PY ?= $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/libs/common:$(CURDIR)/services/api:$(CURDIR)/services/worker:$(CURDIR)/services/scheduler:$(CURDIR)/tools/simulator:$(CURDIR)
 
-.PHONY: run test lint format bench mutations venv clean
+.PHONY: run test lint format bench mutations coverage venv clean
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,14 @@ format: venv
 ## Benchmarks (minutes, not part of make test); results go to docs/benchmarks.md.
 bench: venv
 	$(PY) -m bench.run
+
+## Branch coverage of each package, subprocesses included (report per package at the end).
+coverage: venv
+	rm -rf .run/coverage && mkdir -p .run/coverage
+	$(PY) -m tools.localstack.prereqs
+	-$(PY) -m coverage run -m pytest -q -p no:cacheprovider
+	$(PY) -m coverage combine -q
+	$(PY) -m tools.coverage_report
 
 ## Plant each known bug of tools/mutations in a copy of the tree; fail if a test misses one.
 mutations: venv
