@@ -76,13 +76,14 @@ def test_workers_never_exceed_a_per_second_limit_and_use_most_of_it(
             bisect_right(times, t) - bisect_right(times, t - WINDOW_SECONDS) for t in times
         )
         assert busiest <= LIMIT
-        # while the run lasted 20 s or more and used most of the allowed rate: each permit
-        # counts until its answer (docs/ratelimit.md, "Arrival, not grant"), so round trips
-        # of up to ~250 ms on a loaded machine cost up to a fifth of a 1 s window
+        # while the run lasted 20 s or more and used most of the allowed rate. Each permit
+        # counts until its answer (docs/ratelimit.md, "Arrival, not grant"): utilisation is
+        # about W / (W + round trip), 95 %+ on an idle machine, 75-84 % measured at load
+        # average 9-15 on 2 cores, where round trips reach 300 ms; the floor is set for that.
         duration = times[-1] - times[0]
         assert duration >= 20, duration
         rate = (len(times) - 1) / duration
-        assert rate >= 0.75 * LIMIT / WINDOW_SECONDS, f"{rate:.2f} req/s over {duration:.1f} s"
+        assert rate >= 0.6 * LIMIT / WINDOW_SECONDS, f"{rate:.2f} req/s over {duration:.1f} s"
     finally:
         admin.close()
         stack.close()
