@@ -9,9 +9,9 @@ export PYTHONPATH := $(CURDIR)/libs/common:$(CURDIR)/services/api:$(CURDIR)/serv
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { echo "venv: cannot create $(VENV) with $(PYTHON) -m venv (Debian: apt-get install python3-venv)" >&2; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --timeout 30 --retries 1 -r requirements-dev.txt || { echo "venv: cannot install requirements-dev.txt into $(VENV) (is PyPI reachable?)" >&2; exit 1; }
 	touch $@
 
 ## Bring the whole system up locally: Redis, PostgreSQL, simulator, api, worker, scheduler.

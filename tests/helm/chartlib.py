@@ -60,10 +60,12 @@ def scenarios() -> dict[str, dict[str, Any]]:
     return found
 
 
-def render(chart_dir: Path, values: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def render(
+    chart_dir: Path, values: dict[str, Any], release: str = RELEASE
+) -> dict[str, list[dict[str, Any]]]:
     """Render like ``helm template`` (as an install); returns parsed objects per template."""
     with helm.Chart.load(chart_dir) as chart:
-        manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+        manifests = chart.render(values, name=release, namespace=NAMESPACE, is_install=True)
     rendered: dict[str, list[dict[str, Any]]] = {}
     for template, text in manifests.items():
         if template.endswith("NOTES.txt"):

@@ -139,12 +139,7 @@ def test_worker_metrics_directory_is_a_writable_empty_dir(rendered) -> None:
         env = {e["name"]: e.get("value") for e in container["env"]}
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
         volume = mounts[env["PROMETHEUS_MULTIPROC_DIR"]]
-        assert {"name": volume, "emptyDir": {}} in spec["volumes"]
-
-
-def test_no_resources_by_default(rendered) -> None:
-    for name, container in _containers(rendered["default"]):
-        assert "resources" not in container, name
+        assert {"name": volume, "emptyDir": {"sizeLimit": "64Mi"}} in spec["volumes"]
 
 
 def test_worker_grace_period_outlasts_its_shutdown(rendered, scenario_values) -> None:
@@ -167,7 +162,7 @@ def test_scheduler_cronjobs(rendered) -> None:
         c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][-1]: c
         for c in cronjobs
     }
-    assert set(commands) == {"enqueue-due", "cleanup", "reconcile"}
+    assert set(commands) == {"enqueue-due", "cleanup", "reconcile", "housekeeping"}
     assert commands["enqueue-due"]["spec"]["schedule"] == "* * * * *"
     for cronjob in cronjobs:
         spec = cronjob["spec"]
@@ -178,7 +173,10 @@ def test_scheduler_cronjobs(rendered) -> None:
     # A minutely run must end before the next one is due.
     assert commands["enqueue-due"]["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] < 60
     keda = chartlib.by_kind(rendered["keda"], "CronJob")
-    assert [c["metadata"]["name"] for c in keda] == ["tributary-ci-scheduler-enqueue-due"]
+    assert sorted(c["metadata"]["name"] for c in keda) == [
+        "tributary-ci-scheduler-enqueue-due",
+        "tributary-ci-scheduler-housekeeping",
+    ]
 
 
 def test_migration_runs_as_pre_install_and_pre_upgrade_hook(rendered) -> None:
@@ -206,10 +204,10 @@ def test_migration_runs_as_pre_install_and_pre_upgrade_hook(rendered) -> None:
     assert not any(o["kind"] == "Job" for o in _objects(rendered["hpa-object-metric"]))
 
 
-def test_hpa_scales_on_cpu_and_queue_depth(rendered) -> None:
+def test_hpa_scales_on_the_backlog_and_cpu(rendered) -> None:
     full = chartlib.by_kind(rendered["full"], "HorizontalPodAutoscaler")[0]
     assert full["apiVersion"] == "autoscaling/v2"
-    assert [m["type"] for m in full["spec"]["metrics"]] == ["Resource", "External"]
+    assert [m["type"] for m in full["spec"]["metrics"]] == ["External", "Resource"]
     assert full["spec"]["scaleTargetRef"]["name"] == "tributary-ci-worker"
     assert "replicas" not in _workload(rendered["full"], "Deployment", "worker")["spec"]
     obj = chartlib.by_kind(rendered["hpa-object-metric"], "HorizontalPodAutoscaler")[0]
@@ -223,16 +221,22 @@ def test_hpa_scales_on_cpu_and_queue_depth(rendered) -> None:
 
 
 def test_cpu_autoscaling_without_cpu_request_fails_to_render(chart_dir: Path) -> None:
+    values = {
+        "worker": {
+            "resources": {"requests": {"cpu": None}},
+            "autoscaling": {"enabled": True, "targetCPUUtilizationPercentage": 70},
+        }
+    }
     with pytest.raises(helm.HelmError, match=r"requests\.cpu"):
-        chartlib.render(chart_dir, {"worker": {"autoscaling": {"enabled": True}}})
+        chartlib.render(chart_dir, values)
 
 
-def test_keda_scaled_object_queries_waiting_queue_depth(rendered) -> None:
+def test_keda_scaled_object_queries_the_backlog_signal(rendered) -> None:
     scaled = chartlib.by_kind(rendered["keda"], "ScaledObject")[0]
     trigger = scaled["spec"]["triggers"][0]
     assert trigger["type"] == "prometheus"
     query = trigger["metadata"]["query"]
-    assert 'tributary_queue_depth{state="waiting",namespace="tributary"}' in query
+    assert 'tributary_autoscaling_backlog{namespace="tributary"}' in query
     assert not chartlib.by_kind(rendered["keda"], "HorizontalPodAutoscaler")
     assert "replicas" not in _workload(rendered["keda"], "Deployment", "worker")["spec"]
 
@@ -300,7 +304,7 @@ def test_network_policies_cover_every_component(rendered) -> None:
     components = {
         p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: p for p in policies
     }
-    assert set(components) == {"api", "worker", "scheduler", "migration"}
+    assert set(components) == {"api", "worker", "scheduler", "migration", "test"}
     api_peers = components["api"]["spec"]["ingress"][0]["from"]
     # The helm test pod must still reach the api when ingress is restricted.
     assert {
@@ -313,7 +317,13 @@ def test_network_policies_cover_every_component(rendered) -> None:
         }
     } in api_peers
     assert components["scheduler"]["spec"]["ingress"] == []
-    assert not chartlib.by_kind(rendered["default"], "NetworkPolicy")
+    # On by default: scheduler and migration pods accept nothing, api and worker any peer.
+    default = {
+        p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: p
+        for p in chartlib.by_kind(rendered["default"], "NetworkPolicy")
+    }
+    assert default["migration"]["spec"]["ingress"] == []
+    assert "from" not in default["api"]["spec"]["ingress"][0]
 
 
 def test_helm_test_pod_calls_healthz_through_the_service(rendered) -> None:

@@ -93,13 +93,26 @@ def test_secrets_live_only_in_the_secret(rendered) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_rendered_environment_loads_as_settings(rendered, scenario_values, scenario: str) -> None:
+    from tributary_common.errors import ConfigError
     from tributary_common.ratelimit.config import LimitConfig
     from tributary_common.settings import Settings
 
     envs = _env_of_containers(rendered[scenario])
     for container, env in envs.items():
-        if not container.endswith("/healthz"):
+        if container.endswith("/healthz"):
+            continue
+        required = [n for n in env["TRIBUTARY_REQUIRED_SETTINGS"].split(",") if n]
+        assert {"DATABASE_URL", "REDIS_URL"} <= set(required), container
+        missing = [n for n in required if not env.get(n)]
+        if missing:
+            # An empty Secret (or an existing one the render cannot see): the process
+            # refuses to start and names what is missing, never 127.0.0.1.
+            with pytest.raises(ConfigError, match=missing[0]):
+                Settings.from_env(env)
+        else:
             LimitConfig.from_overrides(Settings.from_env(env).limit_overrides)
+    if scenario == "default":
+        assert all("DATABASE_URL" not in env for env in envs.values())
     if scenario == "full":
         settings = Settings.from_env(envs[f"{chartlib.RELEASE}-worker/worker"])
         config = scenario_values["full"]["config"]

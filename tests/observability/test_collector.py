@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -156,3 +157,36 @@ def test_a_slow_ledger_is_cut_by_the_statement_timeout(
     assert elapsed < timedelta(seconds=2)
     assert value(samples, "tributary_collector_up", source="ledger") == 0
     assert value(samples, "tributary_collector_up", source="redis") == 1
+
+
+def test_collector_exports_the_autoscaling_backlog_and_commands_that_never_ran(
+    pool: ConnectionPool, redis_client: redis.Redis, namespace: str
+) -> None:
+    # Given one waiting message, one delayed message already due, one not due for a minute,
+    # and two messages held by a worker (Dramatiq's ack set) whose heartbeat is fresh
+    dispatcher = Dispatcher(redis_client, namespace)
+    dispatcher.send(uuid.uuid4(), "sync.manual", "m-waiting")
+    dispatcher.send(uuid.uuid4(), "sync.retry", "m-later", delay_seconds=60)
+    redis_client.zadd(f"{namespace}:sync.retry.delayed", {"m-due": 1})
+    redis_client.zadd(f"{namespace}:__heartbeats__", {"worker-1": int(time.time() * 1000)})
+    redis_client.sadd(f"{namespace}:__acks__.worker-1.sync.scheduled", "m-run-1", "m-run-2")
+
+    # When the api's collector is scraped
+    samples = scrape(LedgerCollector(pool, dispatcher))
+
+    # Then the signal counts the waiting, the due and the held messages, not the deferral
+    def backlog(queue: str, state: str) -> float:
+        return value(samples, "tributary_autoscaling_backlog", queue=queue, state=state)
+
+    assert backlog("sync.manual", "waiting") == 1
+    assert backlog("sync.retry", "due_delayed") == 1
+    assert backlog("sync.scheduled", "held") == 2
+    total = sum(v for (name, _), v in samples.items() if name == "tributary_autoscaling_backlog")
+    assert total == 4
+    assert value(samples, "tributary_worker_processes_live") == 1
+    # And every CronJob command has a last-success series, 0 when it never ran
+    for command in ("enqueue-due", "reconcile", "cleanup", "housekeeping"):
+        assert (
+            value(samples, "tributary_scheduler_last_success_timestamp_seconds", command=command)
+            == 0
+        )

@@ -263,6 +263,19 @@ EVENT_OUTBOX_PENDING = ScrapeMetric(
     "in seconds (state=oldest_age_seconds).",
     ("state",),
 )
+AUTOSCALING_BACKLOG = ScrapeMetric(
+    "tributary_autoscaling_backlog",
+    "The autoscaling signal, per band queue and state: waiting (on the list), due_delayed "
+    "(retries/deferrals past their due time), held (running or prefetched by a worker). "
+    "Sum it and divide by a worker pod's processes x threads for the pods needed "
+    "(tributary_common/backlog.py).",
+    ("queue", "state"),
+)
+WORKER_PROCESSES_LIVE = ScrapeMetric(
+    "tributary_worker_processes_live",
+    "Worker processes with a fresh Dramatiq heartbeat in Redis (any scrape job, any pod).",
+    (),
+)
 COLLECTOR_UP = ScrapeMetric(
     "tributary_collector_up",
     "1 if the last scrape read this source (redis, ledger, limiter), 0 if it failed.",
@@ -289,6 +302,8 @@ SCRAPE_METRICS: tuple[ScrapeMetric, ...] = (
     RATELIMIT_SLOTS_IN_USE,
     EVENT_ENDPOINTS,
     EVENT_OUTBOX_PENDING,
+    AUTOSCALING_BACKLOG,
+    WORKER_PROCESSES_LIVE,
     COLLECTOR_UP,
     COLLECTOR_DURATION,
 )

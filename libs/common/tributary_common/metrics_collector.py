@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
-from . import bands, metrics
+from . import backlog, bands, metrics
 from .categories import ErrorCategory
 from .dispatch import Dispatcher
 from .logs import event
@@ -29,6 +29,9 @@ from .settings import PROVIDERS
 log = logging.getLogger(__name__)
 
 CONNECTION_STATUSES = ("active", "needs_reauth", "paused")
+#: The scheduler commands the chart runs as CronJobs: each gets a series even before its
+#: first run (last success 0), so an alert fires for a command that never ran.
+SCHEDULER_COMMANDS = ("enqueue-due", "reconcile", "cleanup", "housekeeping")
 COOLDOWN_SCOPES = ("provider", "account")
 
 # Bounds every query of one scrape, so a slow ledger costs a scrape, never a hang.
@@ -89,6 +92,7 @@ class LedgerCollector(Collector):
         limiter: RateLimiter | None = None,
         *,
         providers: Sequence[str] = PROVIDERS,
+        heartbeat_timeout_ms: int = 60_000,
         statement_timeout_ms: int = 2000,
         connect_timeout_seconds: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -97,6 +101,7 @@ class LedgerCollector(Collector):
         self.dispatcher = dispatcher
         self.limiter = limiter
         self.providers = tuple(providers)
+        self.heartbeat_timeout_ms = heartbeat_timeout_ms
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout_seconds = connect_timeout_seconds
         self.clock = clock
@@ -144,7 +149,19 @@ class LedgerCollector(Collector):
             counts = by_name.get(band.name, {})
             for state in ("waiting", "delayed"):
                 depth.add_metric([band.queue, state], float(counts.get(state, 0)))
-        return [depth]
+        signal = backlog.read(
+            self.dispatcher.client,
+            self.dispatcher.namespace,
+            now_ms=int(self.clock() * 1000),
+            heartbeat_timeout_ms=self.heartbeat_timeout_ms,
+        )
+        autoscaling = family(metrics.AUTOSCALING_BACKLOG)
+        for queue, states in signal.by_queue.items():
+            for state in backlog.STATES:
+                autoscaling.add_metric([queue, state], float(states[state]))
+        live = family(metrics.WORKER_PROCESSES_LIVE)
+        live.add_metric([], float(signal.live_workers))
+        return [depth, autoscaling, live]
 
     def _ledger_metrics(self) -> list[Metric]:
         queues = [band.queue for band in bands.BANDS]
@@ -189,7 +206,11 @@ class LedgerCollector(Collector):
         last_run = family(metrics.SCHEDULER_LAST_RUN)
         runs = family(metrics.SCHEDULER_RUNS)
         failures = family(metrics.SCHEDULER_FAILURES)
-        for row in scheduler:
+        never_ran = {"runs": 0, "failures": 0, "last_success": 0.0, "last_finished": 0.0}
+        known = {row["command"]: row for row in scheduler}
+        for name in SCHEDULER_COMMANDS:
+            known.setdefault(name, {"command": name, **never_ran})
+        for row in sorted(known.values(), key=lambda r: str(r["command"])):
             command = [row["command"]]
             last_success.add_metric(command, float(row["last_success"]))
             last_run.add_metric(command, float(row["last_finished"]))
@@ -261,11 +282,15 @@ def _grid(
 
 
 def build_collector(
-    pool: ConnectionPool, dispatcher: Dispatcher, limiter: RateLimiter | None = None
+    pool: ConnectionPool,
+    dispatcher: Dispatcher,
+    limiter: RateLimiter | None = None,
+    *,
+    heartbeat_timeout_ms: int = 60_000,
 ) -> LedgerCollector:
     """Return the collector the api registers next to its own metrics on `/metrics`.
 
     Pass the api's limiter too, or the `tributary_ratelimit_*` scrape-time gauges
     (cooldowns, window usage, slots) are left out.
     """
-    return LedgerCollector(pool, dispatcher, limiter)
+    return LedgerCollector(pool, dispatcher, limiter, heartbeat_timeout_ms=heartbeat_timeout_ms)

@@ -64,6 +64,17 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0
     return value
 
 
+def _require(env: Mapping[str, str]) -> None:
+    required = (env.get("TRIBUTARY_REQUIRED_SETTINGS") or "").split(",")
+    missing = [name.strip() for name in required if name.strip() and not env.get(name.strip())]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} not set, and TRIBUTARY_REQUIRED_SETTINGS requires"
+            f" {'it' if len(missing) == 1 else 'them'} (no fallback to 127.0.0.1 defaults):"
+            " set them in the Secret (Helm: secrets.* or secrets.existingSecret)"
+        )
+
+
 def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
     value = env.get(name) or default
     if not value.startswith(tuple(f"{s}://" for s in schemes)):
@@ -211,8 +222,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from environment variables (``os.environ`` by default)."""
+        """Build settings from environment variables (``os.environ`` by default).
+
+        Raises `ConfigError` on a malformed value, and when a name listed in
+        ``TRIBUTARY_REQUIRED_SETTINGS`` (comma-separated; the Helm chart lists DATABASE_URL,
+        REDIS_URL and API_TOKEN) is unset or empty, instead of falling back to the
+        development defaults (PostgreSQL and Redis on 127.0.0.1, no token).
+        """
         env = os.environ if env is None else env
+        _require(env)
         base_urls = dict(DEFAULT_BASE_URLS)
         limit_overrides: dict[str, str] = {}
         for provider in PROVIDERS:

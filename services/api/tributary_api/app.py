@@ -67,5 +67,12 @@ def get_app() -> falcon.App:
         registry=load_registry(settings.connectors_module),
         multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
     )
-    deps.collectors.append(build_collector(deps.pool, deps.dispatcher, deps.limiter))
+    deps.collectors.append(
+        build_collector(
+            deps.pool,
+            deps.dispatcher,
+            deps.limiter,
+            heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
+        )
+    )
     return create_app(deps)

@@ -1,6 +1,7 @@
 """`python -m tributary_scheduler <command>`: exit 0 ok, 1 unhealthy or failed, 2 bad usage.
 
-Commands: migrate, enqueue-due, cleanup, reconcile, health, dead-letters, websub-renew, and loop
+Commands: migrate, enqueue-due, cleanup, reconcile, housekeeping, health, dead-letters,
+websub-renew, and loop
 (local development: enqueue-due and reconcile every few seconds, cleanup hourly).
 """
 
@@ -43,6 +44,10 @@ def parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("cleanup", help="delete finished jobs past retention")
     clean.add_argument("--retention-days", type=float, help="override TRIBUTARY_RETENTION_DAYS")
     sub.add_parser("reconcile", help="re-send lost messages, recover jobs of dead workers")
+    sub.add_parser(
+        "housekeeping",
+        help="promote due delayed messages and recover expired leases (runs with 0 workers)",
+    )
     health = sub.add_parser(
         "health", help="exit 1 when PostgreSQL, Redis or the queue is unhealthy"
     )
@@ -156,11 +161,29 @@ def _websub_renew(
         return websub_renew.renew(pool, settings.webhooks, client)
 
 
+def _housekeeping(
+    settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any
+) -> dict[str, Any]:
+    """What every worker does in the background, for when no worker runs (scale to zero):
+    due retries and deferrals go back onto their queues, so the autoscaling signal sees
+    them as waiting, and jobs of dead workers are recovered or dead-lettered."""
+    promoted = 0
+    while (moved := d.promote_due()) > 0:
+        promoted += moved
+    report = scheduling.recover_expired(pool, d, crash_limit=settings.crash_limit)
+    return {
+        "promoted": promoted,
+        "recovered": report.recovered,
+        "deadLettered": report.dead_lettered,
+    }
+
+
 COMMANDS: dict[str, Callable[[Settings, ConnectionPool, Dispatcher, Any], dict[str, Any]]] = {
     "enqueue-due": _enqueue_due,
     "cleanup": _cleanup,
     "reconcile": _reconcile,
     "websub-renew": _websub_renew,
+    "housekeeping": _housekeeping,
 }
 
 

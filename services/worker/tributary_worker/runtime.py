@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import dramatiq
 import redis
@@ -36,6 +37,34 @@ log = logging.getLogger(__name__)
 PROMOTE_INTERVAL_SECONDS = 0.1
 #: How often each worker process looks for jobs whose worker died (expired leases).
 RECOVER_INTERVAL_SECONDS = 2.0
+#: How often the heartbeat files the pod's probes read are touched (tributary_worker.probe).
+HEARTBEAT_INTERVAL_SECONDS = 1.0
+
+
+class Heartbeat:
+    """This process's heartbeat files for the Kubernetes probes (see tributary_worker.probe)."""
+
+    def __init__(self, directory: str | None) -> None:
+        self.directory = Path(directory) / "health" if directory else None
+        self.next_beat = 0.0
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+
+    def beat(self, redis_ok: bool) -> None:
+        """Touch ``<pid>.alive``, and ``<pid>.ready`` when Redis answered (about once a second)."""
+        if self.directory is None or time.monotonic() < self.next_beat:
+            return
+        self.next_beat = time.monotonic() + HEARTBEAT_INTERVAL_SECONDS
+        pid = os.getpid()
+        try:
+            (self.directory / f"{pid}.alive").touch()
+            ready = self.directory / f"{pid}.ready"
+            if redis_ok:
+                ready.touch()
+            else:
+                ready.unlink(missing_ok=True)
+        except OSError as exc:
+            event(log, "heartbeat.write_failed", logging.WARNING, error=type(exc).__name__)
 
 
 @dataclass
@@ -91,14 +120,19 @@ def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
 def _housekeeping_loop(
     pool: ConnectionPool, dispatcher: Dispatcher, stop: StopSignal, crash_limit: int
 ) -> None:
-    """Promote due delayed messages (every 0.1 s) and recover dead workers' jobs (every 2 s)."""
+    """Promote due delayed messages (every 0.1 s), recover dead workers' jobs (every 2 s) and
+    keep the probes' heartbeat files fresh. The scheduler's `housekeeping` CronJob does the
+    first two when no worker runs (scale to zero)."""
     next_recovery = 0.0
+    heartbeat = Heartbeat(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     while not stop.is_set():
         try:
             moved = dispatcher.promote_due()
+            redis_ok = True
         except redis.RedisError as exc:
             event(log, "promoter.redis_error", logging.WARNING, error=type(exc).__name__)
-            moved = 0
+            moved, redis_ok = 0, False
+        heartbeat.beat(redis_ok)
         if time.monotonic() >= next_recovery:
             next_recovery = time.monotonic() + RECOVER_INTERVAL_SECONDS
             try:

@@ -6,29 +6,55 @@ Chart name, truncated to the 63 characters a label value allows.
 {{- end }}
 
 {{/*
-Fully qualified app name: <release>-<chart> unless the release name already holds the
-chart name. Truncated to 52 characters, so that "<fullname>-<component>-<job>" names of
-CronJobs (whose Job names get an 11-character suffix) stay within 63.
+A valid, unique object name for every release name Helm accepts (up to 53 characters of
+[a-z0-9-.]). Call with (dict "name" "<wanted name>" "max" 63): dots become dashes, a name
+not starting with a letter gets a "t" (Service names are DNS-1035 labels), and a name
+longer than max is cut and ends in 8 hex digits of the wanted name's sha256, so two long
+names that differ only at the end stay different.
 */}}
-{{- define "tributary.fullname" -}}
+{{- define "tributary.dnsName" -}}
+{{- $max := int (default 63 .max) -}}
+{{- $name := .name | lower | replace "." "-" | replace "_" "-" -}}
+{{- if not (regexMatch "^[a-z]" $name) }}{{ $name = printf "t%s" $name }}{{ end -}}
+{{- if gt (len $name) $max -}}
+{{- $name = printf "%s-%s" (regexReplaceAll "-+$" ($name | trunc (int (sub $max 9))) "") (.name | sha256sum | trunc 8) -}}
+{{- end -}}
+{{- regexReplaceAll "-+$" $name "" -}}
+{{- end }}
+
+{{/*
+The release's name prefix, not yet cut: <release>-<chart> unless the release name already
+holds the chart name. Every object name is made from it with "tributary.dnsName".
+*/}}
+{{- define "tributary.prefix" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- .Values.fullnameOverride }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- .Release.Name }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name }}
 {{- end }}
 {{- end }}
 {{- end }}
 
 {{/*
-Name of one component's objects: <fullname>-<component>. Call with
-(dict "root" $ "component" "api").
+Name of the release's shared objects (ConfigMap, Secret, ServiceAccount).
+*/}}
+{{- define "tributary.fullname" -}}
+{{- include "tributary.dnsName" (dict "name" (include "tributary.prefix" .) "max" 63) }}
+{{- end }}
+
+{{/*
+Name of one component's objects: <prefix>-<component>[-<suffix>], at most max characters
+(63; CronJobs 52, as their Jobs add 11). Call with
+(dict "root" $ "component" "api") or (dict "root" $ "component" "scheduler" "suffix" "cleanup" "max" 52).
 */}}
 {{- define "tributary.componentName" -}}
-{{- printf "%s-%s" (include "tributary.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
+{{- $name := printf "%s-%s" (include "tributary.prefix" .root) .component -}}
+{{- if .suffix }}{{ $name = printf "%s-%s" $name .suffix }}{{ end -}}
+{{- include "tributary.dnsName" (dict "name" $name "max" (default 63 .max)) }}
 {{- end }}
 
 {{- define "tributary.chart" -}}
@@ -106,6 +132,7 @@ TRIBUTARY_SYNC_INTERVAL_MINUTES: {{ int64 $c.syncIntervalMinutes | quote }}
 TRIBUTARY_MAX_BODY_BYTES: {{ int64 $c.maxBodyBytes | quote }}
 TRIBUTARY_METRICS_PORT: {{ int64 $c.metricsPort | quote }}
 TRIBUTARY_CONNECTORS_MODULE: {{ $c.connectorsModule | quote }}
+TRIBUTARY_REQUIRED_SETTINGS: {{ join "," $c.requiredSettings | quote }}
 {{- range $provider, $p := .Values.providers }}
 {{- if $p.baseUrl }}
 TRIBUTARY_{{ upper $provider }}_BASE_URL: {{ $p.baseUrl | quote }}
@@ -148,18 +175,49 @@ filesystem: a writable /tmp (gunicorn's heartbeat files, Python's tempfile).
 
 {{- define "tributary.tmpVolume" -}}
 - name: tmp
-  emptyDir: {}
+  emptyDir:
+    sizeLimit: {{ .Values.emptyDirSizeLimit }}
+{{- end }}
+
+{{/*
+The checksum/secret annotation: of the rendered Secret's data, or of
+secrets.existingSecretVersion when the Secret is someone else's (the chart cannot read it).
+*/}}
+{{- define "tributary.secretChecksum" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- printf "%s/%s" .Values.secrets.existingSecret .Values.secrets.existingSecretVersion | sha256sum -}}
+{{- else -}}
+{{- include "tributary.secretData" . | sha256sum -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+A pod's or container's resources, left out when empty. Call with the resources value.
+*/}}
+{{- define "tributary.resources" -}}
+{{- with . }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{/*
 envFrom of every Tributary container: the ConfigMap and the Secret. Call with
-(dict "root" $ "suffix" "") ; the migration hook passes "-migration" to use its own copies.
+(dict "root" $ "hook" false); the migration hook passes true to use its own copies.
 */}}
 {{- define "tributary.envFrom" -}}
+{{- $own := ternary (include "tributary.componentName" (dict "root" .root "component" "migration" "suffix" "env")) (include "tributary.fullname" .root) (default false .hook) -}}
 - configMapRef:
-    name: {{ include "tributary.fullname" .root }}{{ .suffix }}
+    name: {{ $own }}
 - secretRef:
-    name: {{ if .root.Values.secrets.existingSecret }}{{ .root.Values.secrets.existingSecret }}{{ else }}{{ include "tributary.fullname" .root }}{{ .suffix }}{{ end }}
+    name: {{ default $own .root.Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+A worker pod's capacity: processes x threads, the backlog one pod works off at once.
+*/}}
+{{- define "tributary.workerCapacity" -}}
+{{- mul (int .Values.worker.processes) (int .Values.worker.threads) -}}
 {{- end }}
 
 {{/*
@@ -204,15 +262,36 @@ Guard against values that render but cannot work.
 {{- if and .Values.worker.autoscaling.enabled .Values.worker.autoscaling.targetCPUUtilizationPercentage (not (dig "requests" "cpu" "" .Values.worker.resources)) }}
 {{- fail "worker.autoscaling.targetCPUUtilizationPercentage needs worker.resources.requests.cpu: utilisation is measured against the request" }}
 {{- end }}
-{{- if and .Values.worker.autoscaling.enabled (not .Values.worker.autoscaling.targetCPUUtilizationPercentage) (not .Values.worker.autoscaling.queueDepth.enabled) }}
-{{- fail "worker.autoscaling needs targetCPUUtilizationPercentage or queueDepth.enabled" }}
+{{- if lt (int .Values.api.threads) 2 }}
+{{- fail "api.threads must be at least 2: a process-queue request holds a thread for up to 20 s and the probes need another" }}
+{{- end }}
+{{- if le (int .Values.api.terminationGracePeriodSeconds) (add (int .Values.api.preStopSeconds) (int .Values.api.gracefulTimeoutSeconds)) }}
+{{- fail "api.terminationGracePeriodSeconds must exceed api.preStopSeconds + api.gracefulTimeoutSeconds, or Kubernetes kills requests gunicorn is still finishing" }}
+{{- end }}
+{{- with .Values.networkPolicy }}
+{{- if and .enabled .apiIngressFrom (not .metricsFrom) }}
+{{- fail "networkPolicy.apiIngressFrom is set but networkPolicy.metricsFrom is empty: the api serves /metrics on its own port, so list your Prometheus in metricsFrom or it is cut off" }}
+{{- end }}
+{{- end }}
+{{- if .Values.api.ingress.enabled }}
+{{- range .Values.api.ingress.hosts }}
+{{- range .paths }}
+{{- $path := .path | default "/" }}
+{{- $type := .pathType }}
+{{- range $private := list "/metrics" "/readyz" }}
+{{- if or (eq $path $private) (and (ne $type "Exact") (hasPrefix $path $private)) }}
+{{- fail (printf "api.ingress path %q (%s) would publish %s: route /api (and /openapi.json) instead" $path $type $private) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if and .Values.worker.keda.enabled (not .Values.worker.keda.prometheus.serverAddress) }}
 {{- fail "worker.keda.prometheus.serverAddress is required when worker.keda.enabled" }}
 {{- end }}
 {{- range $name, $pdb := dict "api" .Values.api.pdb "worker" .Values.worker.pdb }}
-{{- if and $pdb.enabled (not (kindIs "invalid" $pdb.minAvailable)) (not (kindIs "invalid" $pdb.maxUnavailable)) }}
-{{- fail (printf "%s.pdb: set minAvailable or maxUnavailable, not both" $name) }}
+{{- if and $pdb.enabled (has (toString $pdb.maxUnavailable) (list "0" "0%")) }}
+{{- fail (printf "%s.pdb.maxUnavailable must allow at least one eviction, or the PodDisruptionBudget blocks every drain" $name) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -1,6 +1,6 @@
 {{/*
 Pod spec of a scheduler run: `python -m tributary_scheduler <command>`. Call with
-(dict "root" $ "command" "enqueue-due" "envSuffix" "" "serviceAccountName" "..."
+(dict "root" $ "command" "enqueue-due" "hook" false "serviceAccountName" "..."
 "resources" {...}).
 */}}
 {{- define "tributary.scheduler.podSpec" -}}
@@ -21,17 +21,14 @@ containers:
       - tributary_scheduler
       - {{ .command }}
     envFrom:
-      {{- include "tributary.envFrom" (dict "root" $root "suffix" .envSuffix) | nindent 6 }}
+      {{- include "tributary.envFrom" (dict "root" $root "hook" .hook) | nindent 6 }}
     {{- with $root.Values.scheduler.extraEnv }}
     env:
       {{- toYaml . | nindent 6 }}
     {{- end }}
     securityContext:
       {{- toYaml $root.Values.securityContext | nindent 6 }}
-    {{- with .resources }}
-    resources:
-      {{- toYaml . | nindent 6 }}
-    {{- end }}
+    {{- include "tributary.resources" .resources | nindent 4 }}
     volumeMounts:
       {{- include "tributary.tmpVolumeMount" $root | nindent 6 }}
 volumes:
