@@ -188,12 +188,13 @@ def test_signal_tracks_work_that_needs_a_worker(stack: Stack, sim: SimAdmin) -> 
         sim.clear_faults()
 
         # (c) Exactly one pod's worth of long jobs: all threads busy, nothing waiting.
-        sim.fault("github", "slow", count=None, delaySeconds=3.0)
+        sim.fault("github", "slow", count=None, delaySeconds=6.0)
         sampler.phase = "c-fill"
         accounts = burst(stack, sim, "busy", CAPACITY)
         wait_until(lambda: sampler.latest()["held"] == CAPACITY, 30, "every thread to be busy")
         sampler.phase = "c"
-        time.sleep(2.0)
+        # Counted in samples, not seconds: scrapes slow down on a loaded machine.
+        wait_until(lambda: len(sampler.of("c")) >= 4, 5, "4 samples with every thread busy")
         sampler.phase = "c-drain"
         wait_until(lambda: pending(stack, accounts) == 0, 90, "the busy jobs to finish")
         sim.clear_faults()
@@ -226,7 +227,7 @@ def test_signal_tracks_work_that_needs_a_worker(stack: Stack, sim: SimAdmin) -> 
         wait_until(lambda: delayed(stack) >= 8, 30, "the backlog to be deferred")
         time.sleep(1.0)
         sampler.phase = "b-deferred"
-        time.sleep(5.0)
+        wait_until(lambda: len(sampler.of("b-deferred")) >= 10, 15, "10 samples while deferred")
         deferred_pending = pending(stack, accounts)
         stack.stop_workers()
 

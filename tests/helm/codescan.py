@@ -17,7 +17,15 @@ from pathlib import Path
 
 from tests.helm.chartlib import REPO
 
-CODE_ROOTS = (REPO / "libs", REPO / "services")
+#: The code the chart deploys: the image's PYTHONPATH (Dockerfile). Anything else, such
+#: as an operator CLI run from a laptop against the api (TRIBUTARY_API_URL, ...), is not
+#: configured by the chart, so its variables are not the chart's to set.
+CODE_ROOTS = (
+    REPO / "libs" / "common",
+    REPO / "services" / "api",
+    REPO / "services" / "worker",
+    REPO / "services" / "scheduler",
+)
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 OWN_PREFIX = re.compile(r"^TRIBUTARY_[A-Z0-9_]*[A-Z0-9]$")
 ENV_MAPPINGS = {"env", "environ", "environment"}

@@ -182,6 +182,9 @@ def test_dockerfile_copies_the_code_on_its_pythonpath() -> None:
         "/app/services/worker",
         "/app/services/scheduler",
     ]
+    # The code scanned for settings and metrics is exactly what the image runs.
+    scanned = [str(root.relative_to(chartlib.REPO)) for root in codescan.CODE_ROOTS]
+    assert scanned == [entry.removeprefix("/app/") for entry in pythonpath]
     for entry in pythonpath:
         top = entry.removeprefix("/app/").split("/")[0]
         assert top in copies, f"{top} is on PYTHONPATH but not copied"
