@@ -201,6 +201,10 @@ class Settings:
     log_level: str = "INFO"
     worker_processes: int = 2
     worker_threads: int = 4
+    #: PostgreSQL connections per worker process, shared by its threads (ledger work is
+    #: short and no thread holds a connection while it waits on a provider). None: threads
+    #: + 2, at most 10.
+    worker_db_connections: int | None = None
     #: Where the api's process-queue finds the connector registry (`module` or `module:attr`).
     connectors_module: str = "tributary_worker.providers"
     #: Provider webhooks in (`tributary_api.webhooks`). A provider with no secret set
@@ -208,6 +212,12 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
     #: Signed events out (`tributary_common.events`).
     events: EventSettings = field(default_factory=lambda: EventSettings())
+
+    def worker_pool_size(self) -> int:
+        """PostgreSQL connections of one worker process (see ``worker_db_connections``)."""
+        if self.worker_db_connections is not None:
+            return self.worker_db_connections
+        return min(self.worker_threads + 2, 10)
 
     def provider_configs(self) -> dict[str, ProviderConfig]:
         """Connector settings for every provider with a base URL."""
@@ -274,6 +284,11 @@ class Settings:
             log_level=log_level,
             worker_processes=_int(env, "TRIBUTARY_WORKER_PROCESSES", 2, 1),
             worker_threads=_int(env, "TRIBUTARY_WORKER_THREADS", 4, 1),
+            worker_db_connections=(
+                _int(env, "TRIBUTARY_WORKER_DB_CONNECTIONS", 10, 2)
+                if env.get("TRIBUTARY_WORKER_DB_CONNECTIONS")
+                else None
+            ),
             connectors_module=env.get("TRIBUTARY_CONNECTORS_MODULE") or cls.connectors_module,
             webhooks=webhook_settings_from_env(env),
             events=event_settings_from_env(env),

@@ -88,9 +88,10 @@ def current() -> Runtime:
 
 def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    # Fixed size, opened at boot: one connection per thread plus the lease keeper and
-    # housekeeping, so the first jobs do not wait for connections to be made.
-    size = settings.worker_threads + 2
+    # Fixed size, opened at boot so the first jobs do not wait for connections to be made;
+    # shared by every thread (no thread holds one while it waits on a provider), so
+    # threads can far outnumber connections (settings.worker_pool_size, docs/deploy.md).
+    size = settings.worker_pool_size()
     pool = open_pool(settings.database_url, min_size=size, max_size=size)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=30)
     limiter = build_limiter(settings, client)
