@@ -133,6 +133,22 @@ TRIBUTARY_MAX_BODY_BYTES: {{ int64 $c.maxBodyBytes | quote }}
 TRIBUTARY_METRICS_PORT: {{ int64 $c.metricsPort | quote }}
 TRIBUTARY_CONNECTORS_MODULE: {{ $c.connectorsModule | quote }}
 TRIBUTARY_REQUIRED_SETTINGS: {{ join "," $c.requiredSettings | quote }}
+TRIBUTARY_WEBHOOK_DEBOUNCE_SECONDS: {{ $c.webhooks.debounceSeconds | toString | quote }}
+TRIBUTARY_WEBHOOK_MAX_BODY_BYTES: {{ int64 $c.webhooks.maxBodyBytes | quote }}
+TRIBUTARY_WEBSUB_LEASE_SECONDS: {{ int64 $c.webhooks.websubLeaseSeconds | quote }}
+TRIBUTARY_WEBSUB_RENEW_BEFORE_SECONDS: {{ int64 $c.webhooks.websubRenewBeforeSeconds | quote }}
+{{- with $c.webhooks.websubCallbackUrl }}
+TRIBUTARY_WEBSUB_CALLBACK_URL: {{ . | quote }}
+{{- end }}
+{{- with $c.webhooks.websubHubUrl }}
+TRIBUTARY_WEBSUB_HUB_URL: {{ . | quote }}
+{{- end }}
+TRIBUTARY_EVENTS_TIMEOUT_SECONDS: {{ $c.events.timeoutSeconds | toString | quote }}
+TRIBUTARY_EVENTS_DISABLE_AFTER_SECONDS: {{ $c.events.disableAfterSeconds | toString | quote }}
+TRIBUTARY_EVENTS_ALLOW_HTTP: {{ $c.events.allowHttp | toString | quote }}
+{{- with $c.events.retrySchedule }}
+TRIBUTARY_EVENTS_RETRY_SCHEDULE: {{ . | quote }}
+{{- end }}
 {{- range $provider, $p := .Values.providers }}
 {{- if $p.baseUrl }}
 TRIBUTARY_{{ upper $provider }}_BASE_URL: {{ $p.baseUrl | quote }}
@@ -152,7 +168,8 @@ apply and NOTES.txt warns), so the chart renders with its default values.
 */}}
 {{- define "tributary.secretData" -}}
 {{- $s := .Values.secrets -}}
-{{- range $name, $value := dict "API_TOKEN" $s.apiToken "CRON_SECRET" $s.cronSecret "DATABASE_URL" $s.databaseUrl "REDIS_URL" $s.redisUrl }}
+{{- $w := $s.webhooks }}
+{{- range $name, $value := dict "API_TOKEN" $s.apiToken "CRON_SECRET" $s.cronSecret "DATABASE_URL" $s.databaseUrl "REDIS_URL" $s.redisUrl "TRIBUTARY_WEBHOOK_GITHUB_SECRET" $w.githubSecret "TRIBUTARY_WEBHOOK_META_APP_SECRET" $w.metaAppSecret "TRIBUTARY_WEBHOOK_META_VERIFY_TOKEN" $w.metaVerifyToken "TRIBUTARY_WEBHOOK_YOUTUBE_SECRET" $w.youtubeSecret }}
 {{- if $value }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
