@@ -4,7 +4,8 @@
 Scenarios (Redis at ``REDIS_URL``, keys under a unique ``bench-*`` prefix, deleted after):
 
 1. Acquisition cost: decisions/s from one client on the server clock, and Redis round
-   trips per decision, counted by a client wrapper around ``execute_command``.
+   trips per decision, counted by a client wrapper around ``execute_command``; the same
+   loop on Dramatiq's ``WindowRateLimiter``, alternating, ``BENCH_ROUNDS`` (3) rounds.
 2. Utilisation: callers at 10x a 10 requests/s limit for 60 s, each refused caller coming
    back at its ``retry_at`` up to 10 ms late; strict sliding-window check of the grants.
 3. Deferrals: 2,000 jobs waiting at once on a 10 requests/s provider; a refused job
@@ -42,6 +43,7 @@ from tests.ratelimit.sim import FakeClock, Grant, deferral_loop, violations
 
 US = 1_000_000
 RESULTS = Path(__file__).resolve().parent / "results" / "ratelimit.md"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 class CountingRedis(redis.Redis):
@@ -69,6 +71,22 @@ def acquisition_cost(client: redis.Redis, ns: str) -> dict[str, float]:
         "decisions_per_second": decisions / elapsed,
         "round_trips_per_decision": CountingRedis.round_trips / decisions,
     }
+
+
+def dramatiq_acquisition_cost(client: redis.Redis, ns: str) -> dict[str, float]:
+    """The same loop on Dramatiq's `WindowRateLimiter` (limit never reached), same client."""
+    limiter = WindowRateLimiter(
+        RedisBackend(client=client), f"{ns}:dramatiq-cost", limit=10**9, window=60
+    )
+    for _ in range(200):
+        with limiter.acquire(raise_on_failure=False):
+            pass
+    decisions, started = 0, time.perf_counter()
+    while time.perf_counter() - started < 3.0:
+        with limiter.acquire(raise_on_failure=False):
+            pass
+        decisions += 1
+    return {"decisions_per_second": decisions / (time.perf_counter() - started)}
 
 
 def utilisation(client: redis.Redis, ns: str) -> dict[str, float]:
@@ -144,7 +162,14 @@ def main() -> None:
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
     try:
-        cost = acquisition_cost(client, ns)
+        # Alternate the two for ROUNDS rounds: the machine's noise hits both alike.
+        rounds = [
+            (acquisition_cost(client, f"{ns}c{i}"), dramatiq_acquisition_cost(client, ns))
+            for i in range(ROUNDS)
+        ]
+        cost = max((ours for ours, _ in rounds), key=lambda r: r["decisions_per_second"])
+        their_cost = max((t for _, t in rounds), key=lambda r: r["decisions_per_second"])
+        ratios = [o["decisions_per_second"] / t["decisions_per_second"] for o, t in rounds]
         util = utilisation(client, ns + "u")
         ours = tributary_deferrals(client, ns + "t", 2000)
         theirs = dramatiq_deferrals(client, ns + "d", 2000)
@@ -156,9 +181,13 @@ def main() -> None:
         "",
         "| Scenario | Metric | Tributary `RedisLimiter` | Dramatiq `WindowRateLimiter` |",
         "|---|---|---|---|",
-        f"| Acquisition (1 client, server clock) | decisions/s | "
-        f"{cost['decisions_per_second']:,.0f} | |",
-        f"| | Redis round trips per decision | {cost['round_trips_per_decision']:.2f} | |",
+        f"| Acquisition (1 client, server clock), best of {ROUNDS} | decisions/s | "
+        f"{cost['decisions_per_second']:,.0f} | {their_cost['decisions_per_second']:,.0f} |",
+        "| | ratio Tributary / Dramatiq per round (target ≥ 3) | "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + " | |",
+        f"| | Redis round trips per decision | {cost['round_trips_per_decision']:.2f} | "
+        "(pipelines: not counted) |",
         f"| 60 s at 10x over 10 req/s (callers back <= 10 ms late) | granted / allowed | "
         f"{util['granted']:.0f} / {util['allowed']:.0f} ({util['utilisation']:.1%}) | |",
         f"| | sliding-window violations | {util['violations']:.0f} | |",
