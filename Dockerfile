@@ -28,8 +28,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     GUNICORN_BIND=0.0.0.0:8000
-# The worker's Prometheus multiprocess directory; the chart mounts an emptyDir here and
-# sets PROMETHEUS_MULTIPROC_DIR for the worker only.
+# The Prometheus multiprocess directory of the api (gunicorn workers) and the worker
+# (Dramatiq processes, and the probes' heartbeat files); the chart mounts an emptyDir here
+# and sets PROMETHEUS_MULTIPROC_DIR for both.
 RUN groupadd --system --gid ${APP_UID} tributary \
  && useradd --system --uid ${APP_UID} --gid tributary --no-create-home --home-dir /app \
       --shell /usr/sbin/nologin tributary \
