@@ -1,7 +1,8 @@
-"""The api fixtures (in-process app and live gunicorn) shared with tests/api."""
+"""The api fixtures (in-process app, live gunicorn) and the e2e stack, shared."""
 
 from __future__ import annotations
 
 from tests.api.conftest import api, live, pool, sim, simulator_server
+from tests.e2e.conftest import stack
 
-__all__ = ["api", "live", "pool", "sim", "simulator_server"]
+__all__ = ["api", "live", "pool", "sim", "simulator_server", "stack"]

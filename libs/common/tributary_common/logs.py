@@ -1,39 +1,25 @@
 """Structured logs: one JSON object per line, with job id, provider and category on job events.
 
 Logging never crashes the host: a field that cannot be serialised is logged as its repr.
-Secrets never reach a log line: nothing here logs tokens, and `redact` masks URLs'
-passwords, secret query parameters (``access_token=``, as Graph APIs take them) and bearer
-tokens in the message, every string field and exception text.
+Secrets never reach a log line: nothing here logs tokens, and `redaction.redact` masks the
+secrets in scope by value (the running job's connection, the configured secrets) and URL
+passwords, secret query parameters and bearer tokens by pattern, in the message, every
+string field and exception text.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from .redaction import redact
+
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-_SECRETS = (
-    (re.compile(r"(://[^:/@\s]+:)[^@\s]+@"), r"\1***@"),
-    (
-        re.compile(
-            r"([?&](?:access_token|token|api_key|key|client_secret|password|sig)=)[^&\s\"']+",
-            re.IGNORECASE,
-        ),
-        r"\1***",
-    ),
-    (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1***"),
-)
 
-
-def redact(text: str) -> str:
-    """Mask URL passwords, secret query parameters and bearer tokens in ``text``."""
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
-    return text
+__all__ = ["JsonFormatter", "configure", "event", "redact"]
 
 
 class JsonFormatter(logging.Formatter):

@@ -22,15 +22,16 @@ from psycopg_pool import ConnectionPool
 
 from . import bands, metrics
 from .categories import ErrorCategory, backoff_seconds
-from .connectors import ConnectorRegistry, ProviderConfig, SyncRequest
+from .connectors import ConnectionInfo, ConnectorRegistry, ProviderConfig, SyncRequest
 from .dispatch import Dispatcher
 from .errors import ConnectionPaused, Deferred, JobCancelled, ProviderError, ShutdownRequested
 from .lease import LeaseKeeper
 from .ledger import jobs
 from .ledger.connections import to_info
-from .logs import event, redact
+from .logs import event
 from .provider_http import ProviderHttp
 from .ratelimit.base import RateLimiter
+from .redaction import connection_secrets, guarding, redact
 from .settings import Settings
 from .shutdown import StopSignal
 from .sync_context import LedgerSyncContext
@@ -167,10 +168,17 @@ class JobRunner:
 
     def _run_connector(self, started: _Started) -> RunResult:
         job = started.job
+        connection = to_info({**job, "id": job["connection_id"], "provider": job["platform"]})
+        # Every text of this run (error messages, log lines, the result) is masked of the
+        # connection's secrets by value: libraries print headers in reprs and errors.
+        with guarding(connection_secrets(connection)):
+            return self._sync(started, connection)
+
+    def _sync(self, started: _Started, connection: ConnectionInfo) -> RunResult:
+        job = started.job
         provider = job["platform"]
         config = self.provider_configs[provider]
         connector = self.registry.build(provider, config)
-        connection = to_info({**job, "id": job["connection_id"], "provider": provider})
         request = SyncRequest(
             job_id=job["id"],
             connection=connection,
@@ -203,7 +211,8 @@ class JobRunner:
             return self._cancelled(started, _records(context))
         except ProviderError as exc:
             retry_at = exc.retry_at.timestamp() if exc.retry_at else None
-            return self._failure(started, exc.category, str(exc), _records(context), retry_at)
+            message = redact(str(exc))
+            return self._failure(started, exc.category, message, _records(context), retry_at)
         except Exception as exc:  # anything unclassified is UNKNOWN, and retried
             if jobs.state(self.pool, job["id"]) is None:  # deleted with its connection
                 return self._cancelled(started, _records(context))
@@ -233,7 +242,7 @@ class JobRunner:
         job = started.job
         delay = max(deferred.until.timestamp() - self.clock() - self.policy.defer_lead_seconds, 0.0)
         message_id = jobs.new_message_id()
-        end = self._end(started, "deferred", records, error=deferred.reason)
+        end = self._end(started, "deferred", records, error=redact(deferred.reason))
         row = jobs.back_to_pending(
             self.pool, job["id"], end, not_before=deferred.until, message_id=message_id
         )

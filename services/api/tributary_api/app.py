@@ -10,6 +10,7 @@ import falcon
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from tributary_common import redaction
 from tributary_common.connectors import load_registry
 from tributary_common.dispatch import Dispatcher
 from tributary_common.logs import configure
@@ -57,6 +58,7 @@ def get_app() -> falcon.App:
     """Entry point: settings from the environment, this process's pool, the connectors."""
     settings = Settings.from_env()
     configure(settings.log_level)
+    redaction.register(settings.api_token, settings.cron_secret)
     client = make_redis(settings.redis_url)
     deps = ApiDeps(
         settings=settings,

@@ -9,6 +9,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import TimeLimit
+from tributary_common import redaction
 from tributary_common.connectors import load_registry
 from tributary_common.logs import configure
 from tributary_common.settings import Settings
@@ -17,6 +18,7 @@ from .runtime import WorkerRuntime
 
 settings = Settings.from_env()
 configure(settings.log_level)
+redaction.register(settings.api_token, settings.cron_secret)
 
 #: Out of a million broker commands, how many also requeue dead workers' messages: high
 #: enough that a killed worker's job is redelivered within seconds of its heartbeat timeout.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from .faults import RENDERED_KINDS, Fault
+from .faults import BAD_TEXT, BAD_TEXT_FIELD, BAD_TEXT_KEY, RENDERED_KINDS, Fault
 from .messages import NotFoundRoute, SimRequest, SimResponse
 from .providers import Provider, ProviderContext
 from .requestlog import LoggedRequest, redact
@@ -60,6 +62,8 @@ def dispatch(state: SimulatorState, provider: Provider, request: SimRequest) -> 
         delay = 1.0 if fault.delay_seconds is None else fault.delay_seconds
     if fault is not None and fault.kind == "malformed":
         response = SimResponse(200, b'{"data": [{"id": "1", ', _json_type())
+    if fault is not None and fault.kind == "bad_text":
+        response = with_bad_text(response)
     return _finish(provider, request, ctx, response, entry, delay=delay)
 
 
@@ -84,7 +88,7 @@ def _faulted(
         outcome = _finish(provider, request, ctx, response, entry)
         outcome.transport_fault = "truncated"
         return outcome
-    return None  # slow, malformed: the normal pipeline runs, adjusted in `dispatch`
+    return None  # slow, malformed, bad_text: the normal pipeline runs, adjusted in `dispatch`
 
 
 def _handle(provider: Provider, request: SimRequest, ctx: ProviderContext) -> SimResponse:
@@ -109,6 +113,31 @@ def _finish(
     response.headers = {**provider.common_headers(request, ctx), **response.headers}
     entry.status = response.status
     return Outcome(response, entry, None, delay)
+
+
+def with_bad_text(response: SimResponse) -> SimResponse:
+    """A 2xx JSON answer with `BAD_TEXT` added to every object that has an ``id``."""
+    if not 200 <= response.status < 300:
+        return response
+    try:
+        payload = json.loads(response.body)
+    except ValueError:
+        return response
+
+    def spoil(node: Any) -> Any:
+        if isinstance(node, dict):
+            spoiled = {k: spoil(v) for k, v in node.items()}
+            if "id" in node:
+                spoiled[BAD_TEXT_FIELD] = BAD_TEXT
+                spoiled[BAD_TEXT_KEY] = 1
+            return spoiled
+        if isinstance(node, list):
+            return [spoil(v) for v in node]
+        return node
+
+    # json.dumps escapes NUL and surrogates as \u0000 / \ud800: valid JSON text, as
+    # a provider would send it.
+    return SimResponse(response.status, json.dumps(spoil(payload)).encode(), response.headers)
 
 
 def _json_type() -> dict[str, str]:

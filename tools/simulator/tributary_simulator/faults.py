@@ -24,7 +24,14 @@ RENDERED_KINDS = frozenset(
 )
 #: Faults the server produces itself on the socket.
 TRANSPORT_KINDS = frozenset({"slow", "timeout", "reset", "truncated", "malformed"})
-FAULT_KINDS = RENDERED_KINDS | TRANSPORT_KINDS
+#: Faults that alter a normal answer's JSON body: ``bad_text`` adds, to every object with
+#: an ``id``, a field `BAD_TEXT_FIELD` (and a key) holding NUL and a lone surrogate, as JSON
+#: escapes (``\u0000``, ``\ud800``), the text PostgreSQL refuses.
+BODY_KINDS = frozenset({"bad_text"})
+FAULT_KINDS = RENDERED_KINDS | TRANSPORT_KINDS | BODY_KINDS
+BAD_TEXT_FIELD = "simulatorBadText"
+BAD_TEXT = "nul\x00 lone\ud800 low\udfff end"
+BAD_TEXT_KEY = "key\x00\udc00"
 
 
 class FaultSpecError(ValueError):

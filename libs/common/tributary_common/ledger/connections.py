@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from ..connectors import ConnectionInfo
 from ..db import statement, transaction
 from ..errors import Conflict, NotFound
 from ..settings import PROVIDERS
+from . import textsafe
 from .sql import queries
 
 Q = queries("connections")
@@ -47,9 +47,9 @@ def create(
         "id": uuid.uuid4(),
         "user_id": user_id,
         "provider": provider,
-        "account_id": account_id,
+        "account_id": textsafe.text(account_id),
         "access_token": access_token,
-        "metadata": Jsonb(metadata or {}),
+        "metadata": textsafe.jsonb(metadata or {}),
         "private": private,
         "interval": sync_interval_minutes,
     }
@@ -116,7 +116,7 @@ def update(pool: ConnectionPool, connection_id: uuid.UUID, **fields: Any) -> dic
     sets = [f"{name} = %({name})s" for name in fields]
     params: dict[str, Any] = {**fields, "id": connection_id}
     if "metadata" in fields:
-        params["metadata"] = Jsonb(fields["metadata"])
+        params["metadata"] = textsafe.jsonb(fields["metadata"])
     if "access_token" in fields and "status" not in fields:
         sets.append(
             "status = CASE WHEN status = 'needs_reauth' THEN 'active' ELSE status END,"

@@ -11,7 +11,7 @@ from psycopg_pool import ConnectionPool
 
 from ..db import transaction
 from ..errors import NotFound
-from . import jobs
+from . import jobs, textsafe
 from .sql import queries
 
 Q = queries("deadletters")
@@ -94,7 +94,7 @@ def select_for_replay(
 def mark_unreplayable(pool: ConnectionPool, letter_id: uuid.UUID, error: str) -> None:
     """Record why the letter could not be replayed (filter replays then walk past it)."""
     with transaction(pool) as conn:
-        conn.execute(Q["mark_unreplayable"], {"id": letter_id, "error": error})
+        conn.execute(Q["mark_unreplayable"], {"id": letter_id, "error": textsafe.error_text(error)})
 
 
 @dataclass(frozen=True)

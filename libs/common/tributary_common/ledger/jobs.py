@@ -13,12 +13,12 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from .. import bands
 from ..db import statement, transaction
 from ..errors import NotFound
+from . import textsafe
 from .sql import queries
 
 Q = queries("jobs")
@@ -82,7 +82,7 @@ def enqueue_in(
         "trigger": trigger,
         "priority": band.priority,
         "queue": band.queue,
-        "options": Jsonb(options or {}),
+        "options": textsafe.jsonb(options or {}),
         "message_id": new_message_id(),
     }
     row = conn.execute(Q["insert"], params).fetchone()
@@ -196,7 +196,11 @@ class AttemptEnd:
     records: int
     duration_ms: int
     category: str | None = None
+    #: Stored as given to `textsafe.error_text`: secrets masked, NUL and lone surrogates gone.
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", textsafe.error_text(self.error))
 
 
 def _attempt(
@@ -351,7 +355,7 @@ def fail(
                 "category": end.category,
                 "error": end.error or "",
                 "attempts": row["attempts"],
-                "payload": Jsonb(dead_letter_payload(row)),
+                "payload": textsafe.jsonb(dead_letter_payload(row)),
             },
         )
         if needs_reauth:

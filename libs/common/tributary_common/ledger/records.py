@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from ..connectors import Record
 from ..db import transaction
+from . import textsafe
 
 UPSERT_RECORDS = """
 INSERT INTO synced_records (connection_id, kind, external_id, occurred_at, data, job_id)
@@ -48,7 +48,11 @@ def save_page(
     records: Sequence[Record],
     cursor: Mapping[str, Any] | None,
 ) -> int:
-    """Upsert records and store the cursor in one transaction; return how many were new."""
+    """Upsert records and store the cursor in one transaction; return how many were new.
+
+    Text from the provider is stored through `textsafe` (NUL removed, lone surrogates
+    replaced), so one odd character never fails a page.
+    """
     new = 0
     with transaction(pool) as conn:
         if records:
@@ -57,17 +61,17 @@ def save_page(
                 {
                     "connection_id": connection_id,
                     "job_id": job_id,
-                    "kinds": [r.kind for r in records],
-                    "ids": [r.external_id for r in records],
+                    "kinds": [textsafe.text(r.kind) for r in records],
+                    "ids": [textsafe.text(r.external_id) for r in records],
                     "times": [r.occurred_at for r in records],
-                    "data": [Jsonb(dict(r.data)) for r in records],
+                    "data": [textsafe.jsonb(r.data) for r in records],
                 },
             ).fetchall()
             new = sum(1 for r in rows if r["inserted"])
         if cursor is None:
             conn.execute(DELETE_CURSOR, (connection_id, resource))
         else:
-            conn.execute(UPSERT_CURSOR, (connection_id, resource, Jsonb(dict(cursor))))
+            conn.execute(UPSERT_CURSOR, (connection_id, resource, textsafe.jsonb(cursor)))
     return new
 
 
