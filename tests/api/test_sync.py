@@ -114,6 +114,7 @@ def test_queue_position_follows_band_then_age(api: Api) -> None:
     assert status["s1"]["queue"] | {"queuePosition": None} == {
         "isActive": True,
         "queuePosition": None,
+        "dueAt": None,
         "jobId": str(scheduled[1]["id"]),
         "waiting": 5,
         "active": 0,

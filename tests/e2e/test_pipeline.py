@@ -275,17 +275,18 @@ def test_cleanup_removes_exactly_what_retention_says(stack: Stack, sim: SimAdmin
     stack.query(
         "INSERT INTO dead_letters (id, job_id, user_id, platform, connection_id, category, error,"
         " attempts, payload, created_at) VALUES (gen_random_uuid(), %s, 'u', 'github', %s,"
-        " 'UNKNOWN', 'x', 1, '{}', now() - interval '30 days') RETURNING 1",
+        " 'UNKNOWN', 'x', 1, '{}', now() - interval '20 days') RETURNING 1",
         ids[("failed", 9)],
         conn["id"],
     )
 
     result = stack.scheduler("cleanup")
 
+    # The unreplayed dead letter (inside its own 30-day retention) keeps its job (#19)
     assert result.returncode == 0, result.stderr
-    assert '"deleted": 2' in result.stdout
+    assert '"deleted": 1' in result.stdout
     left = {r["id"] for r in stack.query("SELECT id FROM sync_jobs")}
-    assert left == {ids[("completed", 6)], ids[("failed", 1)], pending["id"]}
+    assert left == {ids[("completed", 6)], ids[("failed", 1)], ids[("failed", 9)], pending["id"]}
     assert stack.query("SELECT count(*) AS n FROM dead_letters")[0]["n"] == 1
 
 

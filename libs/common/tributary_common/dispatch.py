@@ -28,8 +28,11 @@ from .logs import event
 
 log = logging.getLogger(__name__)
 
+#: Due means due by the Redis server's clock (TIME), the one clock every host shares.
 PROMOTE_LUA = """
-local ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ids = redis.call('zrangebyscore', KEYS[1], '-inf', now_ms, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, id in ipairs(ids) do
   local data = redis.call('hget', KEYS[2], id)
   redis.call('zrem', KEYS[1], id)
@@ -123,8 +126,14 @@ class Dispatcher:
             self._send_chunk(chunk)
         return count
 
+    def server_time(self) -> float:
+        """The Redis server's clock (seconds since the epoch): delays count from it."""
+        seconds, micros = self.client.time()
+        return seconds + micros / 1e6
+
     def _send_chunk(self, chunk: list[Send]) -> None:
-        now = self.clock()
+        # Delayed messages are scored on the Redis clock, never this host's.
+        now = self.server_time() if any(i.delay_seconds > 0 for i in chunk) else 0.0
         ready: dict[str, dict[str, bytes]] = defaultdict(dict)
         delayed: dict[str, dict[str, bytes]] = defaultdict(dict)
         due: dict[str, dict[str, int]] = defaultdict(dict)
@@ -145,8 +154,7 @@ class Dispatcher:
         pipe.execute()
 
     def promote_due(self, limit: int = 500) -> int:
-        """Move due delayed messages onto their queues; return how many moved."""
-        now_ms = int(self.clock() * 1000)
+        """Move delayed messages due by the Redis clock onto their queues; return how many."""
         moved = 0
         for band in bands.BANDS:
             q = band.queue
@@ -156,8 +164,18 @@ class Dispatcher:
                 self.key(q),
                 self.key(q, ".msgs"),
             ]
-            moved += int(self._promote(keys=keys, args=[now_ms, limit]))
+            moved += int(self._promote(keys=keys, args=[limit]))
         return moved
+
+    def consume(self, queue: str, message_id: str) -> None:
+        """Remove a message that will not be delivered because its job already ran here
+        (process-queue), waiting or delayed. LREM scans from the head, where due jobs are."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.lrem(self.key(queue), 1, message_id)
+        pipe.hdel(self.key(queue, ".msgs"), message_id)
+        pipe.zrem(self.key(queue, ".delayed"), message_id)
+        pipe.hdel(self.key(queue, ".delayed.msgs"), message_id)
+        pipe.execute()
 
     def live(self, items: Sequence[tuple[str, str]]) -> list[bool]:
         """For each (queue, message id): is the message still waiting, delayed or in flight?"""

@@ -18,6 +18,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
+import redis
 from psycopg_pool import ConnectionPool
 
 from . import bands, metrics
@@ -240,11 +241,19 @@ class JobRunner:
 
     def _defer(self, started: _Started, deferred: Deferred, records: int) -> RunResult:
         job = started.job
-        delay = max(deferred.until.timestamp() - self.clock() - self.policy.defer_lead_seconds, 0.0)
+        # The limiter's times are on the Redis clock: the wait is measured on it too, and
+        # the ledger's not_before is that wait from its own now() (never this host's clock).
+        wait = max(deferred.until.timestamp() - self._redis_now(), 0.0)
+        delay = max(wait - self.policy.defer_lead_seconds, 0.0)
         message_id = jobs.new_message_id()
         end = self._end(started, "deferred", records, error=redact(deferred.reason))
         row = jobs.back_to_pending(
-            self.pool, job["id"], end, not_before=deferred.until, message_id=message_id
+            self.pool,
+            job["id"],
+            end,
+            not_before=None,
+            delay_seconds=wait,
+            message_id=message_id,
         )
         if row is not None:
             self.dispatcher.try_send(job["id"], row["queue"], message_id, delay)
@@ -269,6 +278,13 @@ class JobRunner:
     def _lost(self, job_id: uuid.UUID) -> str:
         """Why a guarded update matched nothing: the job was deleted, or someone else ended it."""
         return "cancelled" if jobs.state(self.pool, job_id) is None else "duplicate"
+
+    def _redis_now(self) -> float:
+        """The Redis server's clock (the limiter's); this host's only if Redis is down."""
+        try:
+            return self.dispatcher.server_time()
+        except redis.RedisError:
+            return self.clock()
 
     def _interrupt(self, started: _Started, records: int) -> RunResult:
         job = started.job
@@ -295,14 +311,11 @@ class JobRunner:
             delay = backoff_seconds(
                 job["retry_count"] + 1, self.policy.backoff_base_seconds, self.rng
             )
-            if retry_at is not None:
+            if retry_at is not None:  # parsed against this host's clock: only the wait counts
                 delay = max(delay, retry_at - self.clock())
-            not_before = datetime.fromtimestamp(self.clock() + delay, tz=UTC)
             message_id = jobs.new_message_id()
             end = self._end(started, "retried", records, category=category.value, error=message)
-            row = jobs.retry(
-                self.pool, job["id"], end, not_before=not_before, message_id=message_id
-            )
+            row = jobs.retry(self.pool, job["id"], end, delay_seconds=delay, message_id=message_id)
             if row is None and self._lost(job["id"]) == "cancelled":
                 return self._cancelled(started, records)
             if row is not None:

@@ -5,7 +5,8 @@
 - `reconcile`: the ledger is the source of truth; re-send pending jobs whose message is
   gone (send failed, Redis flushed) and recover jobs whose worker died (lease expired),
   dead-lettering a job that keeps killing workers.
-- `cleanup`: retention of finished jobs (dead letters stay until purged).
+- `cleanup`: retention of finished jobs (not those of unreplayed dead letters) and the
+  dead letters' own, longer, retention.
 """
 
 from __future__ import annotations
@@ -206,14 +207,24 @@ def recover_expired(
     return report
 
 
-def cleanup(pool: ConnectionPool, *, retention_days: float, batch: int = BATCH) -> int:
-    """Delete completed and failed jobs older than the retention; return how many."""
+def cleanup(
+    pool: ConnectionPool,
+    *,
+    retention_days: float,
+    dead_letter_retention_days: float = 30,
+    batch: int = BATCH,
+) -> int:
+    """Delete dead letters older than their retention, then completed and failed jobs older
+    than theirs, except jobs an unreplayed dead letter points at; return how many jobs."""
+    _delete_batches(pool, "cleanup_dead_letters", dead_letter_retention_days, batch)
+    return _delete_batches(pool, "cleanup", retention_days, batch)
+
+
+def _delete_batches(pool: ConnectionPool, query: str, days: float, batch: int) -> int:
     deleted = 0
     while True:
         with transaction(pool) as conn:
-            cur = conn.execute(
-                Q["cleanup"], {"retention_seconds": retention_days * 86400, "limit": batch}
-            )
+            cur = conn.execute(Q[query], {"retention_seconds": days * 86400, "limit": batch})
             deleted += cur.rowcount
         if cur.rowcount < batch:
             return deleted

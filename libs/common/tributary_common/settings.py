@@ -194,6 +194,8 @@ class Settings:
     heartbeat_timeout_ms: int = 10_000
     crash_limit: int = 3
     retention_days: int = 7
+    #: Unreplayed dead letters (and the jobs and attempts they point at) are kept this long.
+    dead_letter_retention_days: int = 30
     reconcile_grace_seconds: float = 30.0
     default_sync_interval_minutes: int = 60
     max_body_bytes: int = 1_048_576
@@ -277,6 +279,7 @@ class Settings:
             heartbeat_timeout_ms=_int(env, "TRIBUTARY_HEARTBEAT_TIMEOUT_MS", 10_000, 1000),
             crash_limit=_int(env, "TRIBUTARY_CRASH_LIMIT", 3, 1),
             retention_days=_int(env, "TRIBUTARY_RETENTION_DAYS", 7, 0),
+            dead_letter_retention_days=_int(env, "TRIBUTARY_DEAD_LETTER_RETENTION_DAYS", 30, 0),
             reconcile_grace_seconds=_float(env, "TRIBUTARY_RECONCILE_GRACE_SECONDS", 30.0, 0.0),
             default_sync_interval_minutes=_int(env, "TRIBUTARY_SYNC_INTERVAL_MINUTES", 60, 1),
             max_body_bytes=_int(env, "TRIBUTARY_MAX_BODY_BYTES", 1_048_576, 1024),

@@ -118,7 +118,7 @@ CONNECTION = obj(
     },
     additionalProperties=False,
 )
-JOB_STATUS = {"type": "string", "enum": ["pending", "processing", "completed", "failed"]}
+JOB_STATUS = {"type": "string", "enum": ["pending", "processing", "completed", "failed", "held"]}
 ATTEMPT = obj(
     {
         "attempt": INT,
@@ -181,6 +181,7 @@ MANUAL_ACCEPTED = obj(
         "status": JOB_STATUS,
         "deduplicated": {"type": "boolean"},
         "queuePosition": NULL_INT,
+        "dueAt": TIME,
         "queue": {"type": "string"},
         "dispatched": {"type": "boolean"},
     }
@@ -208,6 +209,7 @@ USER_STATUS = obj(
             {
                 "isActive": {"type": "boolean"},
                 "queuePosition": NULL_INT,
+                "dueAt": TIME,
                 "jobId": {"type": ["string", "null"]},
                 "waiting": INT,
                 "active": INT,
@@ -259,6 +261,11 @@ DEAD_LETTER = obj(
 HEALTH_DOC = obj(
     {
         "healthy": {"type": "boolean"},
+        "failed": {"type": "array", "items": {"type": "string"}},
+        "checks": {
+            "type": "object",
+            "additionalProperties": obj({"ok": {"type": "boolean"}, "detail": {"type": "string"}}),
+        },
         "stats": obj(
             {
                 "connections": obj({"total": INT, "active": INT}),

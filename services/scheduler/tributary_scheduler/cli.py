@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import redis
 from psycopg_pool import ConnectionPool
+from tributary_common import health as pipeline_health
 from tributary_common import scheduling
 from tributary_common.db import open_pool
 from tributary_common.dispatch import Dispatcher
@@ -28,7 +29,6 @@ from tributary_common.migrate import migrate
 from tributary_common.settings import Settings
 
 from . import deadletters_cli, websub_renew
-from .health import check_health
 
 log = logging.getLogger("tributary.scheduler")
 
@@ -49,13 +49,21 @@ def parser() -> argparse.ArgumentParser:
         help="promote due delayed messages and recover expired leases (runs with 0 workers)",
     )
     health = sub.add_parser(
-        "health", help="exit 1 when PostgreSQL, Redis or the queue is unhealthy"
+        "health",
+        help="exit 1 when unhealthy (the checks of sync-hourly: PostgreSQL, Redis, queue, "
+        "success rate)",
     )
     health.add_argument(
         "--max-oldest-pending-seconds",
         type=float,
-        default=3600.0,
-        help="unhealthy when a pending job has waited longer (default 3600)",
+        default=pipeline_health.MAX_OLDEST_DUE_SECONDS,
+        help="unhealthy when a due job has waited longer (default %(default)s)",
+    )
+    health.add_argument(
+        "--min-success-rate",
+        type=float,
+        default=pipeline_health.MIN_SUCCESS_RATE,
+        help="unhealthy below this 24 h success rate, in percent (default %(default)s)",
     )
     deadletters_cli.add_parser(sub)
     sub.add_parser(
@@ -137,7 +145,10 @@ def _cleanup(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any)
         if getattr(args, "retention_days", None) is not None
         else settings.retention_days
     )
-    return {"deleted": scheduling.cleanup(pool, retention_days=days)}
+    deleted = scheduling.cleanup(
+        pool, retention_days=days, dead_letter_retention_days=settings.dead_letter_retention_days
+    )
+    return {"deleted": deleted}
 
 
 def _reconcile(
@@ -188,7 +199,11 @@ COMMANDS: dict[str, Callable[[Settings, ConnectionPool, Dispatcher, Any], dict[s
 
 
 def _health(pool: ConnectionPool, client: redis.Redis, args: Any) -> int:
-    report = check_health(pool, client, max_oldest_pending_seconds=args.max_oldest_pending_seconds)
+    thresholds = pipeline_health.Thresholds(
+        max_oldest_due_seconds=args.max_oldest_pending_seconds,
+        min_success_rate=args.min_success_rate,
+    )
+    report = pipeline_health.check(pool, client, thresholds)
     print(json.dumps(report))
     return OK if report["healthy"] else FAILED
 

@@ -127,6 +127,9 @@ TRIBUTARY_SHUTDOWN_GRACE_SECONDS: {{ $c.shutdownGraceSeconds | toString | quote 
 TRIBUTARY_HEARTBEAT_TIMEOUT_MS: {{ int64 $c.heartbeatTimeoutMs | quote }}
 TRIBUTARY_CRASH_LIMIT: {{ int64 $c.crashLimit | quote }}
 TRIBUTARY_RETENTION_DAYS: {{ int64 $c.retentionDays | quote }}
+{{- if hasKey $c "deadLetterRetentionDays" }}
+TRIBUTARY_DEAD_LETTER_RETENTION_DAYS: {{ int64 $c.deadLetterRetentionDays | quote }}
+{{- end }}
 TRIBUTARY_RECONCILE_GRACE_SECONDS: {{ $c.reconcileGraceSeconds | toString | quote }}
 TRIBUTARY_SYNC_INTERVAL_MINUTES: {{ int64 $c.syncIntervalMinutes | quote }}
 TRIBUTARY_MAX_BODY_BYTES: {{ int64 $c.maxBodyBytes | quote }}

@@ -244,8 +244,12 @@ def back_to_pending(
     *,
     not_before: datetime | None,
     message_id: str,
+    delay_seconds: float | None = None,
 ) -> dict[str, Any] | None:
-    """Return the job to pending (deferral or shutdown) without counting an attempt."""
+    """Return the job to pending (deferral or shutdown) without counting an attempt.
+
+    It is due at ``not_before``, or ``delay_seconds`` from the ledger's now() (the one
+    clock of every host), or at once when both are None."""
     with transaction(pool) as conn:
         row = conn.execute(
             Q["back_to_pending"],
@@ -253,6 +257,7 @@ def back_to_pending(
                 "id": job_id,
                 "owner": end.owner,
                 "not_before": not_before,
+                "delay_seconds": delay_seconds,
                 "deferred": 1 if end.outcome == "deferred" else 0,
                 "records": end.records,
                 "message_id": message_id,
@@ -268,10 +273,12 @@ def retry(
     job_id: uuid.UUID,
     end: AttemptEnd,
     *,
-    not_before: datetime,
+    not_before: datetime | None = None,
     message_id: str,
+    delay_seconds: float = 0.0,
 ) -> dict[str, Any] | None:
-    """Count the failed attempt and move the job to the retry band until ``not_before``."""
+    """Count the failed attempt and move the job to the retry band until ``not_before``, or
+    ``delay_seconds`` from the ledger's now() (the one clock of every host)."""
     with transaction(pool) as conn:
         row = conn.execute(
             Q["retry"],
@@ -281,6 +288,7 @@ def retry(
                 "error": end.error,
                 "category": end.category,
                 "not_before": not_before,
+                "delay_seconds": delay_seconds,
                 "records": end.records,
                 "message_id": message_id,
             },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg_pool import ConnectionPool
@@ -15,7 +16,8 @@ Q = queries("stats")
 
 
 def queue_position(pool: ConnectionPool, job: dict[str, Any]) -> int | None:
-    """Pending jobs that start before ``job`` (None unless it is pending)."""
+    """Jobs that will start before ``job``: pending, due now, same band or higher, older
+    (None unless it is pending). A deferred job does not count; its own wait is `due_at`."""
     if job["status"] != "pending":
         return None
     with statement(pool) as conn:
@@ -24,6 +26,12 @@ def queue_position(pool: ConnectionPool, job: dict[str, Any]) -> int | None:
             {"priority": job["priority"], "created_at": job["created_at"], "id": job["id"]},
         ).fetchone()
     return int(row["ahead"]) if row else 0
+
+
+def due_at(job: dict[str, Any]) -> datetime | None:
+    """When a deferred or backing-off job may start (its future not_before), else None."""
+    not_before = job.get("not_before")
+    return not_before if not_before is not None and not_before > datetime.now(UTC) else None
 
 
 def user_status(
@@ -56,7 +64,7 @@ def queue_stats(pool: ConnectionPool) -> dict[str, Any]:
         by_band = conn.execute(Q["pending_by_band"]).fetchall()
         oldest = conn.execute(Q["oldest_due_pending"]).fetchone()
         dead = conn.execute(Q["dead_letter_counts"]).fetchall()
-    statuses = {s: 0 for s in ("pending", "processing", "completed", "failed")}
+    statuses = {s: 0 for s in ("pending", "processing", "completed", "failed", "held")}
     statuses.update({r["status"]: int(r["n"]) for r in by_status})
     pending = {b.name: {"pending": 0, "delayed": 0, "oldestSeconds": 0.0} for b in bands.BANDS}
     for r in by_band:
@@ -117,7 +125,7 @@ def error_categories_24h(pool: ConnectionPool) -> dict[str, int]:
     return counts
 
 
-def due_jobs(pool: ConnectionPool, limit: int) -> list[Any]:
-    """Ids of pending jobs whose time has come, in band order then age."""
+def due_jobs(pool: ConnectionPool, limit: int) -> list[dict[str, Any]]:
+    """``{id, queue, message_id}`` of pending jobs whose time has come, band order then age."""
     with transaction(pool) as conn:
-        return [r["id"] for r in conn.execute(Q["due_jobs"], {"limit": limit}).fetchall()]
+        return conn.execute(Q["due_jobs"], {"limit": limit}).fetchall()

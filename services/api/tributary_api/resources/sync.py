@@ -92,6 +92,7 @@ class ManualSync:
             "status": job["status"],
             "deduplicated": accepted.result.deduplicated,
             "queuePosition": stats.queue_position(self.deps.pool, job),
+            "dueAt": serialize.iso(stats.due_at(job)),
             "queue": job["queue"],
             "dispatched": accepted.dispatched,
         }
@@ -145,6 +146,7 @@ class SyncStatus:
             "queue": {
                 "isActive": row["job_id"] is not None,
                 "queuePosition": row["queue_position"],
+                "dueAt": serialize.iso(row["due_at"]),
                 "jobId": None if row["job_id"] is None else str(row["job_id"]),
                 "waiting": totals["waiting"],
                 "active": totals["processing"],

@@ -125,8 +125,11 @@ SELECT * FROM done
 
 -- name: back_to_pending
 -- Deferral (attempts untouched) and shutdown release: the job waits for its next message.
+-- A delay counts from the ledger's clock (now()), never the runner host's.
 UPDATE sync_jobs
-SET status = 'pending', not_before = %(not_before)s, deferrals = deferrals + %(deferred)s,
+SET status = 'pending',
+    not_before = coalesce(%(not_before)s::timestamptz,
+                          now() + make_interval(secs => %(delay_seconds)s::float8)), deferrals = deferrals + %(deferred)s,
     records_synced = records_synced + %(records)s, enqueued_at = now(),
     message_id = %(message_id)s, dispatched_at = now(),
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
@@ -136,7 +139,9 @@ RETURNING *
 -- name: retry
 UPDATE sync_jobs
 SET status = 'pending', attempts = attempts + 1, retry_count = retry_count + 1,
-    error = %(error)s, error_category = %(category)s, not_before = %(not_before)s,
+    error = %(error)s, error_category = %(category)s,
+    not_before = coalesce(%(not_before)s::timestamptz,
+                          now() + make_interval(secs => %(delay_seconds)s::float8)),
     priority = 10, queue = 'sync.retry', enqueued_at = now(),
     records_synced = records_synced + %(records)s,
     message_id = %(message_id)s, dispatched_at = now(),
@@ -207,11 +212,23 @@ WHERE id = %(id)s AND status = 'processing' AND lease_expires_at < now()
 RETURNING id, queue, crash_count
 
 -- name: cleanup
+-- Never a job an unreplayed dead letter points at (its jobId must keep answering).
 DELETE FROM sync_jobs
 WHERE id IN (
-    SELECT id FROM sync_jobs
-    WHERE status IN ('completed', 'failed')
-      AND completed_at < now() - make_interval(secs => %(retention_seconds)s)
+    SELECT j.id FROM sync_jobs j
+    WHERE j.status IN ('completed', 'failed')
+      AND j.completed_at < now() - make_interval(secs => %(retention_seconds)s)
+      AND NOT EXISTS (SELECT 1 FROM dead_letters d
+                      WHERE d.job_id = j.id AND d.replayed_at IS NULL)
+    LIMIT %(limit)s
+)
+
+-- name: cleanup_dead_letters
+-- Dead letters' own, longer, retention (replayed or not).
+DELETE FROM dead_letters
+WHERE id IN (
+    SELECT id FROM dead_letters
+    WHERE created_at < now() - make_interval(secs => %(retention_seconds)s)
     LIMIT %(limit)s
 )
 

@@ -1,9 +1,11 @@
 -- name: queue_position
--- Pending jobs that start before this one: band order (priority), then age. A row
--- comparison on the partial index sync_jobs_queue_order (priority, created_at, id).
+-- Jobs that really start before this one: pending and due now (a deferred job whose
+-- not_before is still ahead does not stand in front), in the same band or a higher one,
+-- older. A row comparison on the partial index sync_jobs_queue_order (priority, created_at, id).
 SELECT count(*) AS ahead FROM sync_jobs
 WHERE status = 'pending'
   AND (priority, created_at, id) < (%(priority)s, %(created_at)s, %(id)s)
+  AND (not_before IS NULL OR not_before <= now())
 
 -- name: user_status
 -- One round trip: the connection, and its active job with its position.
@@ -13,17 +15,19 @@ WITH conn AS (
     ORDER BY (status = 'active') DESC, created_at
     LIMIT 1
 ), active AS (
-    SELECT j.id, j.status, j.priority, j.created_at FROM sync_jobs j, conn
-    WHERE j.connection_id = conn.id AND j.status IN ('pending', 'processing')
+    SELECT j.id, j.status, j.priority, j.created_at, j.not_before FROM sync_jobs j, conn
+    WHERE j.connection_id = conn.id AND j.status IN ('pending', 'processing', 'held')
     ORDER BY j.priority, j.created_at, j.id
     LIMIT 1
 )
 SELECT conn.id AS connection_id, conn.status AS connection_status, conn.last_synced_at,
        active.id AS job_id, active.status AS job_status,
+       CASE WHEN active.not_before > now() THEN active.not_before END AS due_at,
        CASE WHEN active.status = 'pending' THEN (
            SELECT count(*) FROM sync_jobs p
            WHERE p.status = 'pending'
              AND (p.priority, p.created_at, p.id) < (active.priority, active.created_at, active.id)
+             AND (p.not_before IS NULL OR p.not_before <= now())
        ) WHEN active.status = 'processing' THEN 0 END AS queue_position
 FROM conn LEFT JOIN active ON true
 
@@ -71,7 +75,7 @@ SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FR
 
 -- name: due_jobs
 -- process-queue: pending jobs whose time has come, in band order then age.
-SELECT id FROM sync_jobs
+SELECT id, queue, message_id FROM sync_jobs
 WHERE status = 'pending' AND (not_before IS NULL OR not_before <= now())
 ORDER BY priority, created_at, id
 LIMIT %(limit)s
@@ -80,3 +84,17 @@ LIMIT %(limit)s
 SELECT error_category AS category, count(*) AS n FROM sync_attempts
 WHERE finished_at > now() - interval '24 hours' AND error_category IS NOT NULL
 GROUP BY error_category
+
+-- name: oldest_due_age
+-- Seconds the longest-waiting due job has waited since it came due (the later of when it
+-- became pending and its not_before); 0 when none is due. One index probe per band on
+-- sync_jobs_pending_due.
+SELECT coalesce(max(greatest(extract(epoch FROM now() - o.due_at), 0)), 0)::float8 AS age
+FROM unnest(%(queues)s::text[]) AS b(queue)
+LEFT JOIN LATERAL (
+    SELECT greatest(enqueued_at, coalesce(not_before, enqueued_at)) AS due_at
+    FROM sync_jobs
+    WHERE status = 'pending' AND queue = b.queue
+    ORDER BY greatest(enqueued_at, coalesce(not_before, enqueued_at))
+    LIMIT 1
+) o ON true
