@@ -4,7 +4,6 @@ processes, scheduler CLI and simulator."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -49,7 +48,7 @@ def test_deferred_manual_jobs_do_not_stand_in_front(stack: Stack, sim: SimAdmin,
     _deferred_jobs(stack, sim, 25, "github", "manual")
     stack.connect("youtube", DEMO_ACCOUNTS["youtube"], user_id="yt-user")
     stack.start_workers(processes=1, threads=2)
-    time.sleep(1)  # the worker is up and polling
+    stack.wait_for(lambda: "worker.consuming" in stack.worker_log(), 60, "the worker polling")
 
     body = api.post("/api/sync/manual", json={"userId": "yt-user", "provider": "youtube"}).json
 
