@@ -37,9 +37,9 @@ def main() -> int:
         print(f"tributary-worker: {exc}", file=sys.stderr)
         return 2
     prepare_metrics_dir()
-    # Small prefetch: a process holds at most one message per thread per band, so a manual
-    # job is never stuck behind a prefetched backlog. An idle queue is polled at least every
-    # 100 ms (Dramatiq's default backs off to 1 s), so a manual job is picked up at once.
+    # Prefetch per band is at most the threads, and across bands a process fetches only for
+    # a free thread (capacity.py), so no job waits in a busy process. An idle queue is
+    # polled at least every 100 ms (Dramatiq's default backs off to 1 s).
     os.environ.setdefault("dramatiq_queue_prefetch", str(settings.worker_threads))
     os.environ.setdefault("dramatiq_worker_timeout", str(WORKER_TIMEOUT_MS))
     # Dramatiq reads both when `dramatiq.worker` is first imported, and the worker

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import TimeLimit
 from tributary_common import redaction
 from tributary_common.connectors import load_registry
 from tributary_common.logs import configure
 from tributary_common.settings import Settings
 
+from .capacity import SlotBroker, SlotMiddleware
 from .runtime import WorkerRuntime
 
 settings = Settings.from_env()
@@ -24,7 +24,9 @@ redaction.register(settings.api_token, settings.cron_secret)
 #: enough that a killed worker's job is redelivered within seconds of its heartbeat timeout.
 MAINTENANCE_CHANCE = 100_000
 
-broker = RedisBroker(
+# A process takes a message only for a free thread (capacity.py): a busy process never
+# holds a job another process could start now.
+broker = SlotBroker(
     client=redis.Redis.from_url(settings.redis_url),
     namespace=settings.namespace,
     heartbeat_timeout=settings.heartbeat_timeout_ms,
@@ -33,6 +35,7 @@ broker = RedisBroker(
     # middleware is left out; TimeLimit stays as a last resort against a hung job.
     middleware=[
         TimeLimit(time_limit=3_600_000),
+        SlotMiddleware(),
         WorkerRuntime(settings, load_registry(settings.connectors_module)),
     ],
 )
