@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from tributary_common.categories import ErrorCategory
-from tributary_common.errors import ProviderError, ShutdownRequested
+from tributary_common.errors import ProviderError, ShutdownRequested, Throttled
 from tributary_simulator.providers.github import data
 from tributary_worker.providers.github import Connector
 from tributary_worker.providers.github.client import API_VERSION, USER_AGENT
@@ -160,7 +160,8 @@ def test_rate_limits_wait_until_the_provider_says(
     error = failed.value
     assert error.category is ErrorCategory.RATE_LIMIT
     assert error.retry_at is not None
-    assert before + 119 <= error.retry_at.timestamp() <= time.time() + 121
+    # a reset epoch is whole seconds, plus the one-second margin for the Date header
+    assert before + 119 <= error.retry_at.timestamp() <= time.time() + 122
     assert harness.limiter.cooldowns, "the wait must reach the limiter as a cooldown"
 
 
@@ -169,9 +170,12 @@ def test_secondary_limit_without_hint_waits_a_minute(sim: SimAdmin, harness: Har
     before = time.time()
     with pytest.raises(ProviderError) as failed:
         harness.connector.sync(harness.context(sim.today))
-    assert failed.value.category is ErrorCategory.RATE_LIMIT
-    assert failed.value.retry_at is not None
-    assert failed.value.retry_at.timestamp() >= before + 59
+    # the answer states no wait: GitHub's default (a minute) rests the token
+    throttle = failed.value
+    assert isinstance(throttle, Throttled) and not throttle.stated
+    assert throttle.retry_at is None
+    assert throttle.until.timestamp() >= before + 59
+    assert harness.limiter.cooldowns[-1][2] >= before + 59
 
 
 def test_strict_limit_refusal_carries_the_window_reset(sim: SimAdmin, harness: Harness) -> None:
@@ -186,7 +190,8 @@ def test_strict_limit_refusal_carries_the_window_reset(sim: SimAdmin, harness: H
     assert failed.value.status == 403
     first = sim.requests("github")[0]["time"]
     assert failed.value.retry_at is not None
-    assert abs(failed.value.retry_at.timestamp() - (first + 60)) <= 1.5
+    # whole-second reset epoch plus the one-second margin for the provider's Date header
+    assert -0.5 <= failed.value.retry_at.timestamp() - (first + 60) <= 2.5
     assert sim.stats()["github"]["rateLimitViolations"] == 1
 
 

@@ -12,9 +12,9 @@ from tributary_common.connectors import ConnectionInfo
 from tributary_worker.providers.google_ads.client import (
     auth_headers,
     map_error,
-    parse_duration_seconds,
     read_feedback,
 )
+from tributary_worker.providers.waits import parse_duration_seconds
 
 NOW = 1_800_000_000.0
 

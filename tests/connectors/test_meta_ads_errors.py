@@ -10,10 +10,10 @@ import pytest
 from tributary_common.categories import ErrorCategory
 from tributary_worker.providers.meta_ads.graph import (
     APP_USAGE_COOLDOWN_SECONDS,
-    POLICY_BLOCK_WAIT_SECONDS,
     map_graph_error,
     read_graph_feedback,
 )
+from tributary_worker.providers.throttles import POLICY_BLOCK_WAIT_SECONDS
 
 NOW = 1_800_000_000.0
 

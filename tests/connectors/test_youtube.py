@@ -9,8 +9,8 @@ import pytest
 from tributary_common.categories import ErrorCategory
 from tributary_common.errors import ProviderError, ShutdownRequested
 from tributary_simulator.providers.youtube import data
+from tributary_worker.providers.waits import RESET_MARGIN_SECONDS, next_quota_reset
 from tributary_worker.providers.youtube import Connector
-from tributary_worker.providers.youtube.client import next_quota_reset
 
 from tests.support.faults import COMMON_FAULTS, assert_fault_category
 from tests.support.harness import Harness, build_harness
@@ -153,7 +153,9 @@ def test_daily_quota_waits_for_pacific_midnight(
     error = failed.value
     assert error.category is ErrorCategory.RATE_LIMIT and error.status == 403
     assert error.scope == "provider"
-    assert error.retry_at == next_quota_reset(time.time())
+    # midnight Pacific on the provider's clock, plus the margin for its Date header
+    expected = next_quota_reset(time.time()).timestamp() + RESET_MARGIN_SECONDS
+    assert error.retry_at is not None and abs(error.retry_at.timestamp() - expected) < 1e-3
     assert harness.limiter.cooldowns[0][1] is None  # provider-wide cooldown
 
 

@@ -152,8 +152,8 @@ def test_validation_error_dead_letters_at_once(stack: Stack, sim: SimAdmin) -> N
     assert stack.dead_letter_category(job["id"]) == "VALIDATION_ERROR"
 
 
-def test_rate_limit_retry_honours_provider_wait(stack: Stack, sim: SimAdmin) -> None:
-    # Given a 429 whose Retry-After (3 s) is longer than the first backoff (2 s)
+def test_throttle_defers_for_the_provider_wait(stack: Stack, sim: SimAdmin) -> None:
+    # Given a secondary-limit 429 whose Retry-After is 3 s
     sim.fault(
         "github",
         "rate_limit",
@@ -168,10 +168,16 @@ def test_rate_limit_retry_honours_provider_wait(stack: Stack, sim: SimAdmin) -> 
     job = stack.enqueue(conn["id"], sim.today).job
     stack.wait_status([job["id"]], "completed", timeout=40)
 
+    # Then the throttle was a deferral (no attempt used), and the provider saw the next
+    # request only after the 3 s it asked for
     attempts = _attempts(stack, job["id"])
-    assert attempts[0]["error_category"] == "RATE_LIMIT"
-    gap = (attempts[-1]["started_at"] - attempts[0]["finished_at"]).total_seconds()
-    assert gap >= 2.9, gap
+    assert [(a["outcome"], a["error_category"]) for a in attempts] == [
+        ("deferred", "RATE_LIMIT"),
+        ("completed", None),
+    ]
+    assert stack.job(job["id"])["retry_count"] == 0
+    times = [r["time"] for r in sim.requests("github", "busy-user")]
+    assert times[1] - times[0] >= 2.9, times
 
 
 def test_duplicate_delivery_runs_connector_once(stack: Stack, sim: SimAdmin) -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from tributary_common.lease import LeaseKeeper
 from tributary_common.ratelimit import build_limiter
+from tributary_common.ratelimit.keys import cooldown_key
 from tributary_common.runner import JobRunner, RunPolicy
 from tributary_common.settings import Settings
 from tributary_common.shutdown import StopSignal
 from tributary_worker.providers import REGISTRY
+from tributary_worker.providers.throttles import THROTTLE_WAITS
 
 from tests.e2e.stack import Stack
 from tests.support.simulator import SimAdmin
@@ -21,7 +25,7 @@ from tools.localstack.run import DEMO_ACCOUNTS
 PROVIDERS = sorted(DEMO_ACCOUNTS)
 
 
-def _runner(stack: Stack) -> JobRunner:
+def _runner(stack: Stack, policy: RunPolicy | None = None) -> JobRunner:
     settings = Settings.from_env(stack.env)
     limiter = build_limiter(settings, stack.redis)
     return JobRunner(
@@ -30,7 +34,7 @@ def _runner(stack: Stack) -> JobRunner:
         limiter=limiter,
         registry=REGISTRY,
         provider_configs=settings.provider_configs(),
-        policy=RunPolicy(),
+        policy=policy or RunPolicy(),
         owner=f"test-{uuid.uuid4().hex[:6]}",
         stop=StopSignal(5),
         leases=LeaseKeeper(stack.pool, limiter, owner="test", lease_seconds=10),
@@ -87,15 +91,115 @@ def test_gateway_error_is_retried_on_the_retry_band(
     assert job == {"queue": "sync.retry", "retry_count": 1}
 
 
+#: The throttle variant that states no wait of its own (YouTube's daily quota always
+#: states Pacific midnight; its per-user rate limit does not).
+UNSTATED = {"youtube": "rateLimitExceeded"}
+
+
+def _job(stack: Stack, job_id: uuid.UUID) -> dict[str, Any]:
+    rows = stack.query(
+        "SELECT status, attempts, retry_count, deferrals, throttles, throttled_since"
+        " FROM sync_jobs WHERE id = %s",
+        job_id,
+    )
+    return rows[0]
+
+
+def _due_now(stack: Stack, provider: str, job_id: uuid.UUID) -> None:
+    """Make a deferred job due at once and lift the limiter's cooldown of its provider."""
+    stack.query("UPDATE sync_jobs SET not_before = now() WHERE id = %s RETURNING id", job_id)
+    stack.redis.delete(cooldown_key(stack.namespace, provider))
+
+
+def _throttle_stating_a_date(sim: SimAdmin, provider: str, seconds: float) -> None:
+    """Throttle every request of ``provider``, stating only ``Retry-After: <HTTP-date>``."""
+    sim.fault(
+        provider,
+        "rate_limit",
+        count=None,
+        retryAfterSeconds=seconds,
+        waitFormat="http-date",
+        variant=UNSTATED.get(provider),
+    )
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_rate_limit_waits_as_long_as_the_provider_says(
+def test_throttle_defers_without_using_an_attempt(
     stack: Stack, sim: SimAdmin, provider: str
 ) -> None:
+    # Given a provider that throttles every request, in its own shape, stating 60 s
     sim.fault(provider, "rate_limit", count=None, retryAfterSeconds=60)
+    conn = stack.connect(provider, _account(provider))
+    runner = _runner(stack)
+
+    job_id = stack.enqueue(conn["id"], sim.today, send=False).job["id"]
+    result = runner.run(job_id)
+
+    # Then the job is deferred for the provider's wait, its attempts untouched
+    assert result.outcome == "deferred", result
+    assert result.delay_seconds >= 55, result
+    job = _job(stack, job_id)
+    assert (job["status"], job["attempts"], job["retry_count"]) == ("pending", 0, 0)
+    assert job["throttles"] == 1 and job["throttled_since"] is not None
+    assert stack.query("SELECT count(*) AS n FROM dead_letters")[0]["n"] == 0
+
+    # and another job of the same connection waits for the cooldown without a request
+    sent = len(sim.requests(provider))
+    other = stack.enqueue(conn["id"], sim.today - timedelta(days=1), send=False).job["id"]
+    assert runner.run(other).outcome == "deferred"
+    assert len(sim.requests(provider)) == sent
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_retry_after_as_an_http_date_is_honoured(
+    stack: Stack, sim: SimAdmin, provider: str
+) -> None:
+    # Given a throttle whose only wait is `Retry-After: <HTTP-date 600 s ahead>`
+    _throttle_stating_a_date(sim, provider, 600)
     conn = stack.connect(provider, _account(provider))
 
     result = _runner(stack).run(stack.enqueue(conn["id"], sim.today, send=False).job["id"])
 
-    assert (result.outcome, result.category) == ("retried", "RATE_LIMIT")
-    # the provider's wait, not the 2 s backoff (each provider states it its own way)
-    assert result.delay_seconds >= 30, result
+    # Then the job waits the 600 s (not a default minute)
+    assert result.outcome == "deferred", result
+    assert 590 <= result.delay_seconds <= 605, result
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_unstated_throttle_waits_the_default_and_grows(
+    stack: Stack, sim: SimAdmin, provider: str
+) -> None:
+    # Given throttles that state no wait at all (Meta: usage over 100 %, regain time 0)
+    sim.fault(provider, "rate_limit", count=None, waitFormat="none", variant=UNSTATED.get(provider))
+    conn = stack.connect(provider, _account(provider))
+    runner = _runner(stack)
+    job_id = stack.enqueue(conn["id"], sim.today, send=False).job["id"]
+    first_wait = THROTTLE_WAITS[provider].first_seconds
+
+    # When the job is throttled twice
+    first = runner.run(job_id)
+    _due_now(stack, provider, job_id)
+    second = runner.run(job_id)
+
+    # Then it waits the provider's default, then twice that, never using an attempt
+    assert (first.outcome, second.outcome) == ("deferred", "deferred"), (first, second)
+    assert first_wait - 1 <= first.delay_seconds <= first_wait + 1, first
+    assert 2 * first_wait - 1 <= second.delay_seconds <= 2 * first_wait + 1, second
+    job = _job(stack, job_id)
+    assert (job["attempts"], job["throttles"]) == (0, 2)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_throttle_past_the_horizon_dead_letters_as_rate_limit(
+    stack: Stack, sim: SimAdmin, provider: str
+) -> None:
+    # Given a horizon of 5 minutes and a throttle stating 10
+    _throttle_stating_a_date(sim, provider, 600)
+    conn = stack.connect(provider, _account(provider))
+    runner = _runner(stack, RunPolicy(throttle_horizon_seconds=300))
+
+    result = runner.run(stack.enqueue(conn["id"], sim.today, send=False).job["id"])
+
+    # Then the job ends as a RATE_LIMIT dead letter
+    assert (result.outcome, result.category) == ("failed", "RATE_LIMIT"), result
+    assert stack.query("SELECT category FROM dead_letters")[0]["category"] == "RATE_LIMIT"

@@ -87,3 +87,48 @@ def test_workers_never_exceed_a_per_second_limit_and_use_most_of_it(
     finally:
         admin.close()
         stack.close()
+
+
+def test_limiter_set_above_the_providers_limit_degrades_to_its_pace(
+    database_url: str, redis_url: str, namespace: str, strict_simulator: str, tmp_path: Path
+) -> None:
+    stack = Stack(database_url, redis_url, namespace, strict_simulator, tmp_path)
+    admin = httpx.Client(base_url=f"{strict_simulator}/_admin", timeout=10)
+    provider_limit = 10
+    try:
+        # Given a provider that allows 10 requests in any 1 s window, and the limiter
+        # configured by mistake with 20/s
+        body = {"requests": provider_limit, "windowSeconds": 1.0, "scope": "provider"}
+        admin.put("/limits/github", json=body).raise_for_status()
+        stack.env_overrides["TRIBUTARY_LIMITS_GITHUB"] = "provider=20/1s;account=none"
+        # the oldest day: each job reads the whole 300-event timeline (3 pages)
+        day = datetime.now(UTC).date() - timedelta(days=29)
+        job_ids = [
+            stack.enqueue(stack.connect("github", f"over-{i}")["id"], day).job["id"]
+            for i in range(60)
+        ]
+
+        # When 2 worker processes x 4 threads drain the 60 jobs
+        stack.start_workers(processes=2, threads=4)
+        stack.wait_status(job_ids, "completed", timeout=180)
+
+        # Then the provider's refusals were deferrals: every job completed, none
+        # dead-lettered, none retried,
+        assert stack.query("SELECT count(*) AS n FROM dead_letters")[0]["n"] == 0
+        rows = stack.query("SELECT sum(retry_count) AS retries, sum(throttles) AS t FROM sync_jobs")
+        assert rows[0]["retries"] == 0
+        log = admin.get("/requests", params={"provider": "github"}).json()["requests"]
+        refused = [r for r in log if r["rateLimited"]]
+        assert refused and rows[0]["t"] >= 1, "the misconfiguration never reached the provider"
+        # and the provider's limit was used at 85 % or more while the jobs ran
+        admitted = sorted(r["time"] for r in log if not r["rateLimited"])
+        duration = admitted[-1] - admitted[0]
+        rate = (len(admitted) - 1) / duration
+        print(
+            f"admitted {len(admitted)}, refused {len(refused)}, {rate:.2f} req/s"
+            f" over {duration:.1f} s, throttles {rows[0]['t']}"
+        )
+        assert rate >= 0.85 * provider_limit, f"{rate:.2f} req/s over {duration:.1f} s"
+    finally:
+        admin.close()
+        stack.close()

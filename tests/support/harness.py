@@ -31,6 +31,7 @@ class Harness:
             limiter=self.limiter,
             error_mapper=self.connector.error_mapper,
             feedback=self.connector.feedback,
+            unstated_wait_seconds=self.connector.throttle_wait.unstated(0),
         )
         request = SyncRequest(uuid.uuid4(), self.connection, sync_date, "manual")
         return MemorySyncContext(request, http, stop_after_pages=stop_after_pages)

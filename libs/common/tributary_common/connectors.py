@@ -18,6 +18,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from .provider_http import ErrorMapper, FeedbackReader, ProviderHttp
+    from .throttle import ThrottleWait
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class Connector(Protocol):
     error_mapper: ErrorMapper
     #: Reads rate-limit feedback headers into a `Cooldown`, or None.
     feedback: FeedbackReader
+    #: Optional: how long a throttle stating no wait lasts (`tributary_common.throttle`);
+    #: the runner uses ``DEFAULT_THROTTLE_WAIT`` for a connector without one.
+    throttle_wait: ThrottleWait
 
     def default_headers(self, connection: ConnectionInfo) -> dict[str, str]:
         """Headers sent on every request of this connection (auth, API version, user agent)."""

@@ -56,6 +56,29 @@ class ProviderError(TributaryError):
         return f"{prefix}{self.message}"
 
 
+class Throttled(ProviderError):
+    """Raised by `ProviderHttp` when a provider answered "too many requests" (a RATE_LIMIT).
+
+    Not a failure: the runner defers the job to ``until`` without using an attempt, and
+    only dead-letters it as RATE_LIMIT once the throttle outlasts the horizon
+    (``TRIBUTARY_THROTTLE_HORIZON_SECONDS``). ``until`` is the provider's stated wait, or
+    the connector's default for an unstated one (``stated`` False); ``retry_at`` keeps
+    only what the provider stated. ``scope`` ("account" or "provider") is the limiter key
+    put in cooldown until ``until``.
+    """
+
+    def __init__(self, error: ProviderError, until: datetime, *, stated: bool) -> None:
+        super().__init__(
+            ErrorCategory.RATE_LIMIT,
+            error.message,
+            status=error.status,
+            retry_at=error.retry_at,
+            scope=error.scope,
+        )
+        self.until = until
+        self.stated = stated
+
+
 class Deferred(TributaryError):
     """Raised when a job must wait for a rate limit, cooldown or concurrency slot.
 

@@ -5,6 +5,11 @@ requests. A refusal shorter than `max_inline_wait_seconds` is slept through; a l
 raises `Deferred`, and the runner puts the job back on its band (no attempt burnt).
 Provider feedback (reset headers, Retry-After, usage headers) becomes a cooldown in the
 limiter, so every other worker waiting on that key defers to the same time.
+
+A provider's throttle (an error the connector maps to RATE_LIMIT) raises `Throttled`:
+the scope it names (account or provider) goes into cooldown until the stated wait, or
+for ``unstated_wait_seconds`` when the answer states none, so every other job on that
+scope waits too; the runner defers the job instead of failing it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import httpx
 
 from . import metrics
 from .categories import ErrorCategory
-from .errors import Deferred, ProviderError
+from .errors import Deferred, ProviderError, Throttled
 from .ratelimit.base import Permit, RateLimiter
 
 
@@ -64,6 +69,7 @@ class ProviderHttp:
         observe: ResponseObserver = _no_observer,
         decided: DecisionObserver = metrics.ratelimit_decision,
         max_inline_wait_seconds: float = 1.0,
+        unstated_wait_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -78,6 +84,8 @@ class ProviderHttp:
         self.observe = observe
         self.decided = decided
         self.max_inline_wait_seconds = max_inline_wait_seconds
+        #: How long a throttle that states no wait rests its scope (seconds).
+        self.unstated_wait_seconds = unstated_wait_seconds
         self.clock = clock
         self.sleep = sleep
         self.requests_sent = 0
@@ -95,7 +103,12 @@ class ProviderHttp:
             self.sleep(max(wait, 0.0))
 
     def request(self, method: str, url: str, *, cost: int = 1, **kwargs: Any) -> httpx.Response:
-        """Send one request through the limiter; raise `ProviderError` or `Deferred`."""
+        """Send one request through the limiter.
+
+        Raises `Deferred` (our limiter refused for longer than the inline wait),
+        `Throttled` (the provider said "too many requests"; its scope is now in cooldown)
+        or `ProviderError` (any other failure, classified by the connector).
+        """
         permit = self._take(cost)
         self.requests_sent += 1
         try:
@@ -122,10 +135,20 @@ class ProviderHttp:
             self._cool(hint.scope, hint.until, hint.reason)
         error = self.error_mapper(response)
         if error is not None:
-            if error.category is ErrorCategory.RATE_LIMIT and error.retry_at is not None:
-                self._cool(error.scope, error.retry_at.timestamp(), error.message)
+            if error.category is ErrorCategory.RATE_LIMIT:
+                raise self._throttled(error) from error
             raise error
         return response
+
+    def _throttled(self, error: ProviderError) -> Throttled:
+        stated = error.retry_at is not None
+        until = (
+            error.retry_at.timestamp()
+            if error.retry_at is not None
+            else self.clock() + self.unstated_wait_seconds
+        )
+        self._cool(error.scope, until, error.message)
+        return Throttled(error, datetime.fromtimestamp(until, tz=UTC), stated=stated)
 
     def request_json(self, method: str, url: str, *, cost: int = 1, **kwargs: Any) -> Any:
         """Like `request`, returning the parsed body; a malformed body is UNKNOWN."""

@@ -25,7 +25,14 @@ from . import bands, metrics
 from .categories import ErrorCategory, backoff_seconds
 from .connectors import ConnectionInfo, ConnectorRegistry, ProviderConfig, SyncRequest
 from .dispatch import Dispatcher
-from .errors import ConnectionPaused, Deferred, JobCancelled, ProviderError, ShutdownRequested
+from .errors import (
+    ConnectionPaused,
+    Deferred,
+    JobCancelled,
+    ProviderError,
+    ShutdownRequested,
+    Throttled,
+)
 from .lease import LeaseKeeper
 from .ledger import jobs
 from .ledger.connections import to_info
@@ -36,6 +43,7 @@ from .redaction import connection_secrets, guarding, redact
 from .settings import Settings
 from .shutdown import StopSignal
 from .sync_context import LedgerSyncContext
+from .throttle import DEFAULT_THROTTLE_WAIT, ThrottleWait
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,9 @@ class RunPolicy:
     #: runner waits out the rest, so the job is on time for the permit held for it
     #: (messages take a few hundred milliseconds from the delayed set to a worker).
     defer_lead_seconds: float = 0.3
+    #: A provider throttle defers the job; one that ends more than this long after the
+    #: job's first throttle dead-letters it as RATE_LIMIT instead (seconds).
+    throttle_horizon_seconds: float = 86_400.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunPolicy:
@@ -63,6 +74,7 @@ class RunPolicy:
             backoff_base_seconds=settings.backoff_base_seconds,
             lease_seconds=settings.job_lease_seconds,
             crash_limit=settings.crash_limit,
+            throttle_horizon_seconds=settings.throttle_horizon_seconds,
         )
 
 
@@ -199,6 +211,7 @@ class JobRunner:
                 feedback=connector.feedback,
                 observe=metrics.provider_response,
                 max_inline_wait_seconds=self.policy.max_inline_wait_seconds,
+                unstated_wait_seconds=_throttle_wait(connector).unstated(job.get("throttles", 0)),
             )
             context = LedgerSyncContext(self.pool, request, http, stop=self.stop)
             connector.sync(context)
@@ -210,6 +223,8 @@ class JobRunner:
             return self._hold(started, _records(context))
         except JobCancelled:
             return self._cancelled(started, _records(context))
+        except Throttled as throttle:
+            return self._throttled(started, throttle, _records(context))
         except ProviderError as exc:
             retry_at = exc.retry_at.timestamp() if exc.retry_at else None
             message = redact(str(exc))
@@ -239,14 +254,32 @@ class JobRunner:
         self._finished(started, outcome, records=records)
         return RunResult(job["id"], outcome, records=records)
 
-    def _defer(self, started: _Started, deferred: Deferred, records: int) -> RunResult:
+    def _throttled(self, started: _Started, throttle: Throttled, records: int) -> RunResult:
+        """A provider throttle: defer, unless it ends past the horizon (then RATE_LIMIT)."""
+        job = started.job
+        since = job.get("throttled_since")
+        start = since.timestamp() if since is not None else self.clock()
+        horizon = self.policy.throttle_horizon_seconds
+        if throttle.until.timestamp() - start > horizon:
+            message = f"throttled beyond the {horizon:g} s horizon: {throttle}"
+            return self._fail(started, ErrorCategory.RATE_LIMIT, message, records=records)
+        how = "stated" if throttle.stated else "default"
+        reason = f"provider throttle ({throttle.scope}, {how} wait): {throttle}"
+        deferred = Deferred(throttle.until, reason, scope=f"throttle:{throttle.scope}")
+        return self._defer(started, deferred, records, throttled=True)
+
+    def _defer(
+        self, started: _Started, deferred: Deferred, records: int, *, throttled: bool = False
+    ) -> RunResult:
         job = started.job
         # The limiter's times are on the Redis clock: the wait is measured on it too, and
         # the ledger's not_before is that wait from its own now() (never this host's clock).
         wait = max(deferred.until.timestamp() - self._redis_now(), 0.0)
         delay = max(wait - self.policy.defer_lead_seconds, 0.0)
         message_id = jobs.new_message_id()
-        end = self._end(started, "deferred", records, error=redact(deferred.reason))
+        category = ErrorCategory.RATE_LIMIT.value if throttled else None
+        error = redact(deferred.reason)
+        end = self._end(started, "deferred", records, category=category, error=error)
         row = jobs.back_to_pending(
             self.pool,
             job["id"],
@@ -254,6 +287,7 @@ class JobRunner:
             not_before=None,
             delay_seconds=wait,
             message_id=message_id,
+            throttled=throttled,
         )
         if row is not None:
             self.dispatcher.try_send(job["id"], row["queue"], message_id, delay)
@@ -409,6 +443,12 @@ class _Started:
 
     def elapsed_ms(self) -> int:
         return int((time.monotonic() - self.mono) * 1000)
+
+
+def _throttle_wait(connector: object) -> ThrottleWait:
+    """The connector's default throttle wait (optional attribute ``throttle_wait``)."""
+    wait = getattr(connector, "throttle_wait", None)
+    return wait if isinstance(wait, ThrottleWait) else DEFAULT_THROTTLE_WAIT
 
 
 def _records(context: LedgerSyncContext | None) -> int:

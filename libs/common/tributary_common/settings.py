@@ -193,6 +193,9 @@ class Settings:
     shutdown_grace_seconds: float = 25.0
     heartbeat_timeout_ms: int = 10_000
     crash_limit: int = 3
+    #: A provider throttle defers a job; one lasting past this (from the job's first
+    #: throttle) dead-letters it as RATE_LIMIT.
+    throttle_horizon_seconds: float = 86_400.0
     retention_days: int = 7
     #: Unreplayed dead letters (and the jobs and attempts they point at) are kept this long.
     dead_letter_retention_days: int = 30
@@ -278,6 +281,9 @@ class Settings:
             shutdown_grace_seconds=_float(env, "TRIBUTARY_SHUTDOWN_GRACE_SECONDS", 25.0, 0.0),
             heartbeat_timeout_ms=_int(env, "TRIBUTARY_HEARTBEAT_TIMEOUT_MS", 10_000, 1000),
             crash_limit=_int(env, "TRIBUTARY_CRASH_LIMIT", 3, 1),
+            throttle_horizon_seconds=_float(
+                env, "TRIBUTARY_THROTTLE_HORIZON_SECONDS", 86_400.0, 1.0
+            ),
             retention_days=_int(env, "TRIBUTARY_RETENTION_DAYS", 7, 0),
             dead_letter_retention_days=_int(env, "TRIBUTARY_DEAD_LETTER_RETENTION_DAYS", 30, 0),
             reconcile_grace_seconds=_float(env, "TRIBUTARY_RECONCILE_GRACE_SECONDS", 30.0, 0.0),

@@ -12,6 +12,7 @@ from .messages import NotFoundRoute, SimRequest, SimResponse
 from .providers import Provider, ProviderContext
 from .requestlog import LoggedRequest, redact
 from .state import SimulatorState
+from .waits import restate
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,10 @@ def _finish(
     delay: float = 0.0,
 ) -> Outcome:
     response.headers = {**provider.common_headers(request, ctx), **response.headers}
+    fault = ctx.fault
+    if fault is not None and fault.kind in {"rate_limit", "quota"}:
+        wait = fault.retry_after_seconds if fault.retry_after_seconds else 60.0
+        restate(response, fault.wait_format, wait, ctx.now())
     entry.status = response.status
     return Outcome(response, entry, None, delay)
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .waits import WAIT_FORMATS
+
 #: Faults answered with a provider-shaped error body (rendered by the plugin).
 RENDERED_KINDS = frozenset(
     {
@@ -54,6 +56,9 @@ class Fault:
     delay_seconds: float | None = None
     #: Provider-specific flavour, e.g. GitHub "primary_429", "secondary".
     variant: str | None = None
+    #: How a throttle states its wait: "seconds" (as the provider does), "http-date"
+    #: (``Retry-After`` as a date) or "none" (see `waits.restate`).
+    wait_format: str = "seconds"
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -68,6 +73,7 @@ class Fault:
             "retryAfterSeconds": self.retry_after_seconds,
             "delaySeconds": self.delay_seconds,
             "variant": self.variant,
+            "waitFormat": self.wait_format,
         }
 
 
@@ -84,6 +90,9 @@ class FaultBook:
             raise FaultSpecError(f"unknown provider {provider!r}")
         if kind not in FAULT_KINDS:
             raise FaultSpecError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
+        wait_format = spec.get("waitFormat", "seconds")
+        if wait_format not in WAIT_FORMATS:
+            raise FaultSpecError(f"waitFormat must be one of {sorted(WAIT_FORMATS)}")
         count = spec.get("count", 1)
         if count is not None and (not isinstance(count, int) or count < 1):
             raise FaultSpecError("count must be a positive integer or null")
@@ -98,6 +107,7 @@ class FaultBook:
             retry_after_seconds=_number(spec, "retryAfterSeconds"),
             delay_seconds=_number(spec, "delaySeconds"),
             variant=spec.get("variant"),
+            wait_format=str(wait_format),
         )
         with self._lock:
             self._faults.append(fault)

@@ -245,11 +245,14 @@ def back_to_pending(
     not_before: datetime | None,
     message_id: str,
     delay_seconds: float | None = None,
+    throttled: bool = False,
 ) -> dict[str, Any] | None:
     """Return the job to pending (deferral or shutdown) without counting an attempt.
 
     It is due at ``not_before``, or ``delay_seconds`` from the ledger's now() (the one
-    clock of every host), or at once when both are None."""
+    clock of every host), or at once when both are None. ``throttled``: the deferral is
+    a provider's throttle; it adds one to ``throttles`` and sets ``throttled_since`` if
+    unset (migration 0005)."""
     with transaction(pool) as conn:
         row = conn.execute(
             Q["back_to_pending"],
@@ -259,6 +262,7 @@ def back_to_pending(
                 "not_before": not_before,
                 "delay_seconds": delay_seconds,
                 "deferred": 1 if end.outcome == "deferred" else 0,
+                "throttled": 1 if throttled else 0,
                 "records": end.records,
                 "message_id": message_id,
             },

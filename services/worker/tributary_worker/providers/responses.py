@@ -1,9 +1,8 @@
 """Reading provider responses, the same way for every connector: what a bare status
-means, JSON bodies of the expected shape, and ``Retry-After``."""
+means and JSON bodies of the expected shape (waits: `waits`; throttles: `throttles`)."""
 
 from __future__ import annotations
 
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -48,18 +47,3 @@ def json_list(response: httpx.Response) -> list[dict[str, Any]]:
     """Return a JSON array body; anything else is an UNKNOWN (retryable) failure."""
     body: list[dict[str, Any]] = _json(response, list, "array")
     return body
-
-
-def retry_after_seconds(response: httpx.Response, now: float) -> float | None:
-    """Return a ``Retry-After`` header (seconds or HTTP date) as seconds from ``now``."""
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
-    except (TypeError, ValueError):
-        return None

@@ -126,10 +126,14 @@ SELECT * FROM done
 -- name: back_to_pending
 -- Deferral (attempts untouched) and shutdown release: the job waits for its next message.
 -- A delay counts from the ledger's clock (now()), never the runner host's.
+-- A provider throttle (throttled = 1) also counts in `throttles` and starts `throttled_since`.
 UPDATE sync_jobs
 SET status = 'pending',
     not_before = coalesce(%(not_before)s::timestamptz,
                           now() + make_interval(secs => %(delay_seconds)s::float8)), deferrals = deferrals + %(deferred)s,
+    throttles = throttles + %(throttled)s,
+    throttled_since = CASE WHEN %(throttled)s = 1 THEN coalesce(throttled_since, now())
+                           ELSE throttled_since END,
     records_synced = records_synced + %(records)s, enqueued_at = now(),
     message_id = %(message_id)s, dispatched_at = now(),
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import httpx
 from tributary_common.categories import ErrorCategory
@@ -14,13 +13,11 @@ from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
 
 from ..responses import HTTP_STATUS_CATEGORIES
+from ..throttles import throttle_error
+from ..waits import reset_epoch_until
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "tributary-sync/0.1 (+https://github.com/tributary)"
-#: §1.7: a secondary limit without any hint means "wait at least a minute".
-DEFAULT_RATE_LIMIT_WAIT_SECONDS = 60.0
-
-_RATE_LIMIT_TEXT = re.compile(r"rate limit|abuse detection", re.IGNORECASE)
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 #: Status → category once the rate-limit test (403/429) has been applied.
@@ -59,25 +56,6 @@ def _message(response: httpx.Response) -> str:
     return str(body.get("message", "")) if isinstance(body, dict) else ""
 
 
-def _rate_limit_until(response: httpx.Response, now: float) -> float | None:
-    """Return when a 403/429 rate limit ends, or None if the response is not one."""
-    headers = response.headers
-    retry_after = headers.get("retry-after")
-    limited = (
-        headers.get("x-ratelimit-remaining") == "0"
-        or retry_after is not None
-        or bool(_RATE_LIMIT_TEXT.search(_message(response)))
-    )
-    if not limited:
-        return None
-    if retry_after is not None and retry_after.strip().isdigit():
-        return now + float(retry_after)
-    reset = headers.get("x-ratelimit-reset", "")
-    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
-        return float(reset)
-    return now + DEFAULT_RATE_LIMIT_WAIT_SECONDS
-
-
 def map_error(
     response: httpx.Response, *, clock: Callable[[], float] = time.time
 ) -> ProviderError | None:
@@ -86,20 +64,18 @@ def map_error(
     if status < 400:
         return None
     message = _message(response) or response.reason_phrase
-    if status in (403, 429):
-        until = _rate_limit_until(response, clock())
-        if until is not None:
-            retry_at = datetime.fromtimestamp(until, tz=UTC)
-            return ProviderError(
-                ErrorCategory.RATE_LIMIT, message, status=status, retry_at=retry_at
-            )
+    throttle = throttle_error("github", response, message, clock())
+    if throttle is not None:
+        return throttle
     category = STATUS_CATEGORIES.get(status, ErrorCategory.UNKNOWN)
     return ProviderError(category, message, status=status)
 
 
-def read_feedback(response: httpx.Response) -> Cooldown | None:
+def read_feedback(
+    response: httpx.Response, *, clock: Callable[[], float] = time.time
+) -> Cooldown | None:
     """Put the account in cooldown when GitHub says its window is spent."""
-    reset = response.headers.get("x-ratelimit-reset", "")
-    if response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
-        return Cooldown("account", float(reset), "github x-ratelimit-remaining is 0")
+    until = reset_epoch_until(response, clock())
+    if until is not None:
+        return Cooldown("account", until, "github x-ratelimit-remaining is 0")
     return None

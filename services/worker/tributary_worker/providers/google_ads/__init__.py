@@ -8,6 +8,7 @@ from functools import partial
 
 from tributary_common.connectors import ConnectionInfo, ProviderConfig, SyncContext
 
+from ..throttles import THROTTLE_WAITS
 from .client import auth_headers, map_error, read_feedback
 from .streams import CampaignsStream, campaign_ids_option
 
@@ -22,6 +23,7 @@ class Connector:
         self.developer_token = config.credentials.get("developer_token")
         self.error_mapper = partial(map_error, clock=clock)
         self.feedback = partial(read_feedback, clock=clock)
+        self.throttle_wait = THROTTLE_WAITS[self.provider]
 
     def default_headers(self, connection: ConnectionInfo) -> dict[str, str]:
         return auth_headers(connection, self.developer_token)

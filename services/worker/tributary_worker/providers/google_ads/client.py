@@ -8,10 +8,8 @@ wrap the error object in a JSON array, so both shapes are read.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -20,7 +18,8 @@ from tributary_common.connectors import ConnectionInfo
 from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
 
-from ..responses import retry_after_seconds
+from ..throttles import ads_errors, ads_status_object, throttle_error
+from ..waits import retry_after_until
 
 #: Latest active version in the stored docs (providers.md §6.1).
 GOOGLE_ADS_VERSION = "v26"
@@ -32,7 +31,8 @@ _RATE, _API, _VALIDATION = (
 )
 _NETWORK, _UNKNOWN = ErrorCategory.NETWORK_ERROR, ErrorCategory.UNKNOWN
 
-#: quotaError value → category. ACCESS_PROHIBITED is a policy decision, not a wait.
+#: quotaError value → category. ACCESS_PROHIBITED is a policy decision, not a wait; the
+#: other quota errors are throttles (`..throttles`, with their scope and wait).
 _QUOTA_TABLE: dict[str, ErrorCategory] = {"ACCESS_PROHIBITED": _API}
 
 #: Error families that decide on their own, whatever the value.
@@ -73,11 +73,6 @@ _HTTP_TABLE: dict[int, ErrorCategory] = {
     504: _NETWORK,
 }
 
-#: A per-developer/project quota rests every account; anything else rests one customer.
-_PROVIDER_RATE_SCOPES = frozenset({"DEVELOPER", "PROJECT"})
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
-
 
 def customer_path(customer_id: str, method: str) -> str:
     """Return ``/v26/customers/<digits>/googleAds:<method>`` (hyphens dropped)."""
@@ -97,29 +92,6 @@ def auth_headers(connection: ConnectionInfo, developer_token: str | None = None)
     if login:
         headers["login-customer-id"] = str(login).replace("-", "")
     return headers
-
-
-def parse_duration_seconds(value: Any) -> float | None:
-    """Parse a protobuf JSON Duration (``"8962s"``, ``"1.5s"``)."""
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    return float(match.group(1)) if match else None
-
-
-def _status_object(response: httpx.Response) -> Mapping[str, Any] | None:
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if isinstance(body, list) and body:
-        body = body[0]
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else None
-
-
-def _ads_errors(status: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    for detail in status.get("details") or []:
-        if isinstance(detail, dict):
-            yield from (e for e in detail.get("errors") or [] if isinstance(e, dict))
 
 
 def _classify_ads_error(error: Mapping[str, Any]) -> ErrorCategory | None:
@@ -144,8 +116,8 @@ def map_error(
         return None
     now = clock()
     http_status = response.status_code
-    status = _status_object(response) or {}
-    errors = list(_ads_errors(status))
+    status = ads_status_object(response)
+    errors = list(ads_errors(status))
     by_family = [c for c in map(_classify_ads_error, errors) if c is not None]
     category = (
         min(by_family, key=_SEVERITY.index)
@@ -154,20 +126,11 @@ def map_error(
     )
     codes = ",".join(f"{k}={v}" for e in errors for k, v in (e.get("errorCode") or {}).items())
     message = f"{status.get('status', 'HTTP')} {codes} {status.get('message', '')}".strip()
-    retry_at, scope = None, "account"
     if category is _RATE:
-        quota = [
-            (e.get("details") or {}).get("quotaErrorDetails") or {}
-            for e in errors
-            if "quotaError" in (e.get("errorCode") or {})
-        ]
-        delays = [d for d in (parse_duration_seconds(q.get("retryDelay")) for q in quota) if d]
-        wait = max(delays, default=None) or retry_after_seconds(response, now)
-        if wait is not None:
-            retry_at = datetime.fromtimestamp(now + wait, tz=UTC)
-        if any(q.get("rateScope") in _PROVIDER_RATE_SCOPES for q in quota):
-            scope = "provider"
-    return ProviderError(category, message, status=http_status, retry_at=retry_at, scope=scope)
+        throttle = throttle_error("google_ads", response, message, now)
+        if throttle is not None:
+            return throttle
+    return ProviderError(category, message, status=http_status)
 
 
 def read_feedback(
@@ -177,5 +140,5 @@ def read_feedback(
     if response.status_code not in (429, 503):
         return None
     now = clock()
-    wait = retry_after_seconds(response, now)
-    return Cooldown("account", now + wait, "Retry-After") if wait else None
+    until = retry_after_until(response, now)
+    return Cooldown("account", until, "Retry-After") if until and until > now else None

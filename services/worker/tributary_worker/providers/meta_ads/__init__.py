@@ -15,6 +15,7 @@ from tributary_common.categories import ErrorCategory
 from tributary_common.connectors import ConnectionInfo, ProviderConfig, SyncContext
 from tributary_common.errors import ProviderError
 
+from ..throttles import THROTTLE_WAITS
 from .client import auth_headers, map_error, read_feedback
 from .streams import STREAMS
 
@@ -41,6 +42,7 @@ class Connector:
         self.config = config
         self.error_mapper = partial(map_error, clock=clock)
         self.feedback = partial(read_feedback, clock=clock)
+        self.throttle_wait = THROTTLE_WAITS[self.provider]
 
     def default_headers(self, connection: ConnectionInfo) -> dict[str, str]:
         return auth_headers(connection)

@@ -8,11 +8,10 @@ because Meta answers rate limits, expired tokens and bad parameters alike with H
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -21,36 +20,24 @@ from tributary_common.connectors import ConnectionInfo
 from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown, ProviderHttp
 
-from ..responses import retry_after_seconds
+from ..throttles import throttle_error
+from ..waits import ad_account_reset_seconds, json_header, regain_access_seconds
 
 #: The Graph API version in the current reference samples (providers.md §4.1, §5.1).
 GRAPH_VERSION = "v25.0"
 
-#: Code → (category, scope). App-wide throttles (4, 341) rest the whole provider; user,
-#: page, ad-account and BUC throttles rest only the account.
+#: Code → (category, scope) for what is not a throttle; throttle codes (4, 17, 32, 341,
+#: 368, 613, 80000-80014) and their scopes are in `..throttles`.
 _CODE_TABLE: dict[int, tuple[ErrorCategory, str]] = {
     1: (ErrorCategory.UNKNOWN, "account"),
     2: (ErrorCategory.UNKNOWN, "account"),
     3: (ErrorCategory.API_ERROR, "account"),
-    4: (ErrorCategory.RATE_LIMIT, "provider"),
     10: (ErrorCategory.API_ERROR, "account"),
-    17: (ErrorCategory.RATE_LIMIT, "account"),
-    32: (ErrorCategory.RATE_LIMIT, "account"),
     100: (ErrorCategory.VALIDATION_ERROR, "account"),
     102: (ErrorCategory.API_ERROR, "account"),
     190: (ErrorCategory.API_ERROR, "account"),
-    341: (ErrorCategory.RATE_LIMIT, "provider"),
-    368: (ErrorCategory.RATE_LIMIT, "account"),
-    613: (ErrorCategory.RATE_LIMIT, "account"),
 }
-#: Code 4 is app-wide, except the Insights subcodes that throttle one ad account.
-_ACCOUNT_SUBCODES = frozenset({1504022, 1504039})
-_BUC_CODES = range(80000, 80015)
 _PERMISSION_CODES = range(200, 300)
-
-#: Code 368 is a policy block measured in hours [U]; without a hint wait this long
-#: rather than hot-retrying into the same block.
-POLICY_BLOCK_WAIT_SECONDS = 3600.0
 
 #: X-App-Usage carries no reset time (rolling hour); when it reaches 100 % rest the app
 #: this long before the next call (the doc's "60 s doubling" heuristic, first step).
@@ -63,7 +50,6 @@ _STATUS_FALLBACK: dict[int, ErrorCategory] = {
     401: ErrorCategory.API_ERROR,
     403: ErrorCategory.API_ERROR,
     404: ErrorCategory.VALIDATION_ERROR,
-    429: ErrorCategory.RATE_LIMIT,
 }
 
 
@@ -72,10 +58,7 @@ def classify_code(
 ) -> tuple[ErrorCategory, str] | None:
     """Return (category, scope) for a Graph ``error.code``, or None when unknown."""
     if code in _CODE_TABLE:
-        category, scope = _CODE_TABLE[code]
-        return category, "account" if subcode in _ACCOUNT_SUBCODES else scope
-    if code in _BUC_CODES:
-        return ErrorCategory.RATE_LIMIT, "account"
+        return _CODE_TABLE[code]
     if code in _PERMISSION_CODES:
         return ErrorCategory.API_ERROR, "account"
     if code < 0 or is_transient:
@@ -83,51 +66,16 @@ def classify_code(
     return None
 
 
-def _json_header(response: httpx.Response, name: str) -> Any:
-    raw = response.headers.get(name)
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-def buc_wait_seconds(response: httpx.Response) -> float | None:
-    """Return the longest ``estimated_time_to_regain_access`` (minutes → s), or None."""
-    usage = _json_header(response, "X-Business-Use-Case-Usage")
-    if not isinstance(usage, dict):
-        return None
-    minutes = [
-        entry.get("estimated_time_to_regain_access") or 0
-        for entries in usage.values()
-        if isinstance(entries, list)
-        for entry in entries
-        if isinstance(entry, dict)
-    ]
-    longest = max((m for m in minutes if isinstance(m, int | float)), default=0)
-    return float(longest) * 60.0 if longest > 0 else None
-
-
-def ad_account_reset_seconds(response: httpx.Response) -> float | None:
-    """Return ``X-Ad-Account-Usage.reset_time_duration`` (seconds) when positive."""
-    usage = _json_header(response, "X-Ad-Account-Usage")
-    if not isinstance(usage, dict):
-        return None
-    value = usage.get("reset_time_duration")
-    return float(value) if isinstance(value, int | float) and value > 0 else None
-
-
 def ad_account_full(response: httpx.Response) -> bool:
     """Return True when ``X-Ad-Account-Usage.acc_id_util_pct`` has reached 100."""
-    usage = _json_header(response, "X-Ad-Account-Usage")
+    usage = json_header(response, "X-Ad-Account-Usage")
     value = usage.get("acc_id_util_pct") if isinstance(usage, dict) else None
     return isinstance(value, int | float) and value >= 100
 
 
 def app_usage_full(response: httpx.Response) -> bool:
     """Return True when any ``X-App-Usage`` percentage has reached 100."""
-    usage = _json_header(response, "X-App-Usage")
+    usage = json_header(response, "X-App-Usage")
     if not isinstance(usage, dict):
         return False
     return any(isinstance(v, int | float) and v >= 100 for v in usage.values())
@@ -161,25 +109,17 @@ def map_graph_error(
     if error is not None and isinstance(error.get("code"), int):
         code = error["code"]
         subcode = error.get("error_subcode")
-        classified = classify_code(code, subcode, bool(error.get("is_transient")))
         suffix = f"/{subcode}" if subcode is not None else ""
         message = f"({code}{suffix}) {error.get('message', '')}".strip()
+        classified = classify_code(code, subcode, bool(error.get("is_transient")))
+    throttle = throttle_error("meta_ads", response, message, now)
+    if throttle is not None:
+        return throttle
     if classified is None:
         fallback = ErrorCategory.UNKNOWN if status >= 500 else ErrorCategory.VALIDATION_ERROR
         classified = _STATUS_FALLBACK.get(status, fallback), "account"
     category, scope = classified
-    retry_at = None
-    if category is ErrorCategory.RATE_LIMIT:
-        wait = (
-            buc_wait_seconds(response)
-            or ad_account_reset_seconds(response)
-            or retry_after_seconds(response, now)
-        )
-        if wait is None and error is not None and error.get("code") == 368:
-            wait = POLICY_BLOCK_WAIT_SECONDS
-        if wait is not None:
-            retry_at = datetime.fromtimestamp(now + wait, tz=UTC)
-    return ProviderError(category, message, status=status, retry_at=retry_at, scope=scope)
+    return ProviderError(category, message, status=status, scope=scope)
 
 
 def read_graph_feedback(
@@ -187,7 +127,7 @@ def read_graph_feedback(
 ) -> Cooldown | None:
     """Turn Meta's usage headers into a cooldown before the hard limit is hit."""
     now = clock()
-    wait = buc_wait_seconds(response)
+    wait = regain_access_seconds(response)
     if wait is not None:
         return Cooldown("account", now + wait, "X-Business-Use-Case-Usage throttled")
     account_wait = ad_account_reset_seconds(response) if ad_account_full(response) else None

@@ -8,6 +8,7 @@ from functools import partial
 
 from tributary_common.connectors import ConnectionInfo, ProviderConfig, SyncContext
 
+from ..throttles import THROTTLE_WAITS
 from .client import auth_headers, map_error, read_feedback
 from .streams import UserPostsStream
 
@@ -21,7 +22,8 @@ class Connector:
         self.config = config
         self.clock = clock
         self.error_mapper = partial(map_error, clock=clock)
-        self.feedback = read_feedback
+        self.feedback = partial(read_feedback, clock=clock)
+        self.throttle_wait = THROTTLE_WAITS[self.provider]
 
     def default_headers(self, connection: ConnectionInfo) -> dict[str, str]:
         return auth_headers(connection)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,13 +13,8 @@ from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
 
 from ..responses import HTTP_STATUS_CATEGORIES
-
-#: §3.6: without ``x-rate-limit-reset`` assume the 15-minute window.
-DEFAULT_WINDOW_SECONDS = 900.0
-#: The reset is a whole second; step past it so the retry lands in the new window.
-RESET_SKEW_SECONDS = 1.0
-#: A monthly usage cap cannot clear within retries: park the job for a day.
-USAGE_CAP_PARK_SECONDS = 86_400.0
+from ..throttles import throttle_error
+from ..waits import reset_epoch_until
 
 STATUS_CATEGORIES = HTTP_STATUS_CATEGORIES
 
@@ -45,12 +39,6 @@ def _describe(body: dict[str, Any], response: httpx.Response) -> str:
     return str(body.get("detail") or body.get("title") or response.reason_phrase)
 
 
-def _is_usage_cap(body: dict[str, Any]) -> bool:
-    return str(body.get("type", "")).endswith("usage-capped") or body.get("title") == (
-        "UsageCapExceeded"
-    )
-
-
 def map_error(
     response: httpx.Response, *, clock: Callable[[], float] = time.time
 ) -> ProviderError | None:
@@ -67,25 +55,17 @@ def map_error(
         return None
     body = _body(response)
     message = _describe(body, response)
-    category = STATUS_CATEGORIES.get(status, ErrorCategory.UNKNOWN)
-    if category is not ErrorCategory.RATE_LIMIT:
-        return ProviderError(category, message, status=status)
-    now = clock()
-    if _is_usage_cap(body):
-        until, scope = now + USAGE_CAP_PARK_SECONDS, "provider"
-    else:
-        reset = response.headers.get("x-rate-limit-reset", "")
-        until = (
-            float(reset) + RESET_SKEW_SECONDS if reset.isdigit() else now + DEFAULT_WINDOW_SECONDS
-        )
-        scope = "account"
-    retry_at = datetime.fromtimestamp(until, tz=UTC)
-    return ProviderError(category, message, status=status, retry_at=retry_at, scope=scope)
+    throttle = throttle_error("x", response, message, clock())
+    return throttle or ProviderError(
+        STATUS_CATEGORIES.get(status, ErrorCategory.UNKNOWN), message, status=status
+    )
 
 
-def read_feedback(response: httpx.Response) -> Cooldown | None:
+def read_feedback(
+    response: httpx.Response, *, clock: Callable[[], float] = time.time
+) -> Cooldown | None:
     """Put the account in cooldown when X says its window is spent."""
-    reset = response.headers.get("x-rate-limit-reset", "")
-    if response.headers.get("x-rate-limit-remaining") == "0" and reset.isdigit():
-        return Cooldown("account", float(reset) + RESET_SKEW_SECONDS, "x-rate-limit-remaining is 0")
+    until = reset_epoch_until(response, clock())
+    if until is not None:
+        return Cooldown("account", until, "x-rate-limit-remaining is 0")
     return None

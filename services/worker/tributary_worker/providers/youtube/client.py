@@ -1,12 +1,13 @@
-"""YouTube Data API client pieces: auth, the reason-based error table (§2.6), quota reset."""
+"""YouTube Data API client pieces: auth and the reason-based error table (§2.6).
+
+Throttles (quota and rate reasons) and the Pacific-midnight quota reset are in
+`..throttles` and `..waits`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from tributary_common.categories import ErrorCategory
@@ -15,17 +16,13 @@ from tributary_common.errors import ProviderError
 from tributary_common.provider_http import Cooldown
 
 from ..responses import HTTP_STATUS_CATEGORIES
+from ..throttles import throttle_error
 
-#: Daily quotas reset at midnight Pacific Time (§2.4).
-QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 LIST_COST_UNITS = 1
 
 #: errors[0].reason → category; checked before the status, since 403 means many things.
+#: Throttle reasons (quotaExceeded, rateLimitExceeded, ...) are in `..throttles`.
 REASON_CATEGORIES: dict[str, ErrorCategory] = {
-    "quotaExceeded": ErrorCategory.RATE_LIMIT,
-    "dailyLimitExceeded": ErrorCategory.RATE_LIMIT,
-    "rateLimitExceeded": ErrorCategory.RATE_LIMIT,
-    "userRateLimitExceeded": ErrorCategory.RATE_LIMIT,
     "authError": ErrorCategory.API_ERROR,
     "forbidden": ErrorCategory.API_ERROR,
     "insufficientPermissions": ErrorCategory.API_ERROR,
@@ -40,19 +37,11 @@ REASON_CATEGORIES: dict[str, ErrorCategory] = {
     "invalidPageToken": ErrorCategory.VALIDATION_ERROR,
     "missingRequiredParameter": ErrorCategory.VALIDATION_ERROR,
 }
-DAILY_QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 STATUS_CATEGORIES = HTTP_STATUS_CATEGORIES
 
 
 def auth_headers(connection: ConnectionInfo) -> dict[str, str]:
     return {"Authorization": f"Bearer {connection.access_token}", "Accept": "application/json"}
-
-
-def next_quota_reset(now: float) -> datetime:
-    """Return the next midnight in Pacific Time (DST-aware), as a UTC datetime."""
-    local = datetime.fromtimestamp(now, tz=QUOTA_ZONE)
-    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), QUOTA_ZONE)
-    return midnight.astimezone(UTC)
 
 
 def _reason_and_message(response: httpx.Response) -> tuple[str | None, str]:
@@ -80,20 +69,9 @@ def map_error(
     category = REASON_CATEGORIES.get(reason or "") or STATUS_CATEGORIES.get(
         status, ErrorCategory.UNKNOWN
     )
-    if category is not ErrorCategory.RATE_LIMIT:
-        return ProviderError(category, text, status=status)
-    if reason in DAILY_QUOTA_REASONS:
-        # The project's daily quota: every account waits for the Pacific midnight reset.
-        return ProviderError(
-            category, text, status=status, retry_at=next_quota_reset(clock()), scope="provider"
-        )
-    retry_after = response.headers.get("retry-after", "")
-    retry_at = (
-        datetime.fromtimestamp(clock() + float(retry_after), tz=UTC)
-        if retry_after.isdigit()
-        else None
+    return throttle_error("youtube", response, text, clock()) or ProviderError(
+        category, text, status=status
     )
-    return ProviderError(category, text, status=status, retry_at=retry_at)
 
 
 def read_feedback(response: httpx.Response) -> Cooldown | None:
