@@ -166,6 +166,31 @@ def test_retry_after_as_an_http_date_is_honoured(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_short_stated_throttle_is_slept_through(
+    stack: Stack, sim: SimAdmin, provider: str
+) -> None:
+    # Given one throttle stating 2 s (as an HTTP-date)
+    sim.fault(
+        provider,
+        "rate_limit",
+        count=1,
+        retryAfterSeconds=2,
+        waitFormat="http-date",
+        variant=UNSTATED.get(provider),
+    )
+    conn = stack.connect(provider, _account(provider))
+    job_id = stack.enqueue(conn["id"], sim.today, send=False).job["id"]
+
+    result = _runner(stack).run(job_id)
+
+    # Then the request waited the 2 s inline and the job completed in one run
+    assert result.outcome == "completed", result
+    first, second = (r["time"] for r in sim.requests(provider)[:2])
+    assert second - first >= 1.0
+    assert _job(stack, job_id)["throttles"] == 0
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_unstated_throttle_waits_the_default_and_grows(
     stack: Stack, sim: SimAdmin, provider: str
 ) -> None:

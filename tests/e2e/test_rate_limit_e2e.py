@@ -108,8 +108,9 @@ def test_limiter_set_above_the_providers_limit_degrades_to_its_pace(
             for i in range(60)
         ]
 
-        # When 2 worker processes x 4 threads drain the 60 jobs
-        stack.start_workers(processes=2, threads=4)
+        # When 2 worker processes x 8 threads drain the 60 jobs
+        threads = 2 * 8
+        stack.start_workers(processes=2, threads=8)
         stack.wait_status(job_ids, "completed", timeout=180)
 
         # Then the provider's refusals were deferrals: every job completed, none
@@ -120,15 +121,24 @@ def test_limiter_set_above_the_providers_limit_degrades_to_its_pace(
         log = admin.get("/requests", params={"provider": "github"}).json()["requests"]
         refused = [r for r in log if r["rateLimited"]]
         assert refused and rows[0]["t"] >= 1, "the misconfiguration never reached the provider"
-        # and the provider's limit was used at 85 % or more while the jobs ran
+        # and while more jobs were left than worker threads (so demand exceeded the
+        # provider's limit: the tail, where fewer jobs remain, is not a throttle's cost),
+        # the provider's limit was used at 85 % or more
         admitted = sorted(r["time"] for r in log if not r["rateLimited"])
-        duration = admitted[-1] - admitted[0]
-        rate = (len(admitted) - 1) / duration
-        print(
-            f"admitted {len(admitted)}, refused {len(refused)}, {rate:.2f} req/s"
-            f" over {duration:.1f} s, throttles {rows[0]['t']}"
+        finished = sorted(
+            r["at"]
+            for r in stack.query("SELECT extract(epoch FROM completed_at) AS at FROM sync_jobs")
         )
-        assert rate >= 0.85 * provider_limit, f"{rate:.2f} req/s over {duration:.1f} s"
+        busy_until = float(finished[len(job_ids) - threads])
+        busy = [t for t in admitted if t <= busy_until]
+        rate = (len(busy) - 1) / (busy[-1] - busy[0])
+        overall = (len(admitted) - 1) / (admitted[-1] - admitted[0])
+        print(
+            f"admitted {len(admitted)}, refused {len(refused)}, throttles {rows[0]['t']};"
+            f" {rate:.2f} req/s while busy ({busy[-1] - busy[0]:.1f} s),"
+            f" {overall:.2f} req/s over the whole run"
+        )
+        assert rate >= 0.85 * provider_limit, f"{rate:.2f} req/s while busy"
     finally:
         admin.close()
         stack.close()

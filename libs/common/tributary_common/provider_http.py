@@ -9,7 +9,8 @@ limiter, so every other worker waiting on that key defers to the same time.
 A provider's throttle (an error the connector maps to RATE_LIMIT) raises `Throttled`:
 the scope it names (account or provider) goes into cooldown until the stated wait, or
 for ``unstated_wait_seconds`` when the answer states none, so every other job on that
-scope waits too; the runner defers the job instead of failing it.
+scope waits too; the runner defers the job instead of failing it. A stated wait of at
+most ``max_inline_throttle_seconds`` is slept through once before that.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class ProviderHttp:
         decided: DecisionObserver = metrics.ratelimit_decision,
         max_inline_wait_seconds: float = 1.0,
         unstated_wait_seconds: float = 60.0,
+        max_inline_throttle_seconds: float = 3.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -86,6 +88,8 @@ class ProviderHttp:
         self.max_inline_wait_seconds = max_inline_wait_seconds
         #: How long a throttle that states no wait rests its scope (seconds).
         self.unstated_wait_seconds = unstated_wait_seconds
+        #: A throttle stating a wait this short (seconds) is slept through, once per request.
+        self.max_inline_throttle_seconds = max_inline_throttle_seconds
         self.clock = clock
         self.sleep = sleep
         self.requests_sent = 0
@@ -109,6 +113,20 @@ class ProviderHttp:
         `Throttled` (the provider said "too many requests"; its scope is now in cooldown)
         or `ProviderError` (any other failure, classified by the connector).
         """
+        throttles = 0
+        while True:
+            try:
+                return self._send(method, url, cost, kwargs)
+            except Throttled as throttle:
+                # A short stated wait is slept through once: the thread is back when the
+                # provider's window reopens, not a dispatch round trip later.
+                wait = throttle.until.timestamp() - self.clock()
+                if throttles or not throttle.stated or wait > self.max_inline_throttle_seconds:
+                    raise
+                throttles += 1
+                self.sleep(max(wait, 0.0))
+
+    def _send(self, method: str, url: str, cost: int, kwargs: dict[str, Any]) -> httpx.Response:
         permit = self._take(cost)
         self.requests_sent += 1
         try:

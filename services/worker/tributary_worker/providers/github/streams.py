@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from tributary_common.connectors import Record, SyncContext
 
 from ..responses import json_list
+from ..stream import PagedStream
 from .client import next_link
 
 #: The timeline holds at most this many events, whatever the paging says (§1.2).
@@ -43,34 +45,43 @@ class EventsCursor:
             return None
         return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
 
+    @property
+    def token(self) -> str | None:
+        return self.next
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self.next = value
+
     def dump(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-class UserEventsStream:
+class UserEventsStream(PagedStream[EventsCursor]):
     """``GET /users/{login}/events``, newest first, paged until before the day."""
 
     resource = "events"
     kind = "event"
+    page_size = PAGE_SIZE
 
     def __init__(self, login: str, day: date, base_url: str) -> None:
         self.login = login
         self.day = day
         self.base_url = base_url
         self.start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        self.end = self.start + timedelta(days=1)
+        self.end_at = self.start + timedelta(days=1)
 
     def first_page(self) -> str:
         return f"/users/{quote(self.login, safe='')}/events?per_page={PAGE_SIZE}"
 
-    def sync(self, ctx: SyncContext) -> None:
+    def begin(self, ctx: SyncContext, raw: dict[str, Any] | None) -> EventsCursor:
         window = self.day.isoformat()
-        cursor = EventsCursor.load(ctx.load_cursor(self.resource), window)
+        cursor = EventsCursor.load(raw, window)
         if cursor is None:
-            cursor = EventsCursor(window=window, next=self.first_page())
-        elif cursor.next is None:
+            return EventsCursor(window=window, next=self.first_page())
+        if cursor.next is None:
             # A finished pass: start a new one that only goes down to what it stored.
-            cursor = EventsCursor(
+            return EventsCursor(
                 window=window,
                 next=self.first_page(),
                 etag=cursor.etag,
@@ -78,31 +89,36 @@ class UserEventsStream:
                 newest_id=cursor.newest_id,
                 day_count=cursor.day_count,
             )
-        while cursor.next is not None:
-            self._page(ctx, cursor)
-            if cursor.next is not None:
-                ctx.check_stop()
-        ctx.set_activity(self.day, cursor.day_count)
+        return cursor
 
-    def _page(self, ctx: SyncContext, cursor: EventsCursor) -> None:
-        assert cursor.next is not None
-        first = cursor.oldest_id is None and cursor.fetched == 0
-        headers = {"If-None-Match": cursor.etag} if first and cursor.etag else {}
-        response = ctx.http.request("GET", cursor.next, headers=headers)
-        if response.status_code == 304:
-            cursor.next = None
-            ctx.save_page(self.resource, [], cursor.dump())
-            return
-        items = json_list(response)
-        if first:
-            cursor.etag = response.headers.get("etag")
-            cursor.newest_id = max([cursor.newest_id, *(int(i["id"]) for i in items[:1])])
-        records, reached_end = self._records(items, cursor)
-        cursor.fetched += len(items)
-        more = not reached_end and cursor.fetched < EVENT_CAP
-        cursor.next = next_link(response, self.base_url) if more else None
-        cursor.day_count += len(records)
-        ctx.save_page(self.resource, records, cursor.dump())
+    def resumed(self, state: EventsCursor) -> bool:
+        return not _first(state)
+
+    def restart(self, ctx: SyncContext, state: EventsCursor) -> EventsCursor:
+        return EventsCursor(window=state.window, next=self.first_page())
+
+    def fetch(self, ctx: SyncContext, state: EventsCursor, page_size: int) -> httpx.Response:
+        assert state.next is not None
+        headers = {"If-None-Match": state.etag} if _first(state) and state.etag else {}
+        return ctx.http.request("GET", state.next, headers=headers)
+
+    def read(self, ctx: SyncContext, state: EventsCursor, page: httpx.Response) -> list[Record]:
+        if page.status_code == 304:
+            state.next = None
+            return []
+        items = json_list(page)
+        if _first(state):
+            state.etag = page.headers.get("etag")
+            state.newest_id = max([state.newest_id, *(int(i["id"]) for i in items[:1])])
+        records, reached_end = self._records(items, state)
+        state.fetched += len(items)
+        more = not reached_end and state.fetched < EVENT_CAP
+        state.next = next_link(page, self.base_url) if more else None
+        state.day_count += len(records)
+        return records
+
+    def end(self, ctx: SyncContext, state: EventsCursor) -> None:
+        ctx.set_activity(self.day, state.day_count)
 
     def _records(
         self, items: list[dict[str, Any]], cursor: EventsCursor
@@ -117,6 +133,11 @@ class UserEventsStream:
             if cursor.oldest_id is not None and event_id >= cursor.oldest_id:
                 continue
             cursor.oldest_id = event_id
-            if created < self.end:
+            if created < self.end_at:
                 records.append(Record(self.kind, item["id"], created, item))
         return records, False
+
+
+def _first(state: EventsCursor) -> bool:
+    """True before the pass's first page was read."""
+    return state.oldest_id is None and state.fetched == 0

@@ -2,7 +2,7 @@
 
 ``search`` (not ``searchStream``) because its page tokens give a place to resume: the
 cursor holds the next page's token and the query it belongs to, so an interrupted job
-continues with the same query. Campaigns carry no change timestamp GAQL can filter on,
+continues with the same query (a dead saved token restarts it: `..stream`). Campaigns carry no change timestamp GAQL can filter on,
 so each completed pass is a full snapshot; Google counts one operation per query
 whatever the number of pages, so a re-read costs one operation.
 """
@@ -10,12 +10,14 @@ whatever the number of pages, so a re-read costs one operation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tributary_common.categories import ErrorCategory
 from tributary_common.connectors import Record, SyncContext
 from tributary_common.errors import ProviderError
 
+from ..stream import PagedStream
 from .client import customer_path
 
 CAMPAIGN_FIELDS = (
@@ -52,7 +54,22 @@ def campaign_query(campaign_ids: Sequence[str] | None) -> str:
     return query + " ORDER BY campaign.id"
 
 
-class CampaignsStream:
+@dataclass
+class SearchCursor:
+    """Where a pass over ``query`` stands: ``token`` is the next page's (None: complete)."""
+
+    query: str
+    token: str | None = None
+    completed_on: str | None = None
+
+    def dump(self) -> dict[str, Any]:
+        cursor: dict[str, Any] = {"query": self.query, "page_token": self.token}
+        if self.token is None and self.completed_on:
+            cursor["completed_on"] = self.completed_on
+        return cursor
+
+
+class CampaignsStream(PagedStream[SearchCursor]):
     """Pages ``SELECT … FROM campaign`` into ``campaign`` records."""
 
     resource = "campaigns"
@@ -62,39 +79,29 @@ class CampaignsStream:
         self.path = customer_path(customer_id, "search")
         self.query = campaign_query(campaign_ids)
 
-    def sync(self, ctx: SyncContext) -> int:
-        """Fetch every page of the query; return how many records were new."""
-        cursor = ctx.load_cursor(self.resource) or {}
-        token: str | None = None
-        if cursor.get("page_token") and cursor.get("query") == self.query:
-            token = cursor["page_token"]
-        new, resuming = 0, token is not None
-        while True:
-            body: dict[str, Any] = {"query": self.query}
-            if token:
-                body["pageToken"] = token
-            try:
-                page = ctx.http.request_json("POST", self.path, json=body)
-            except ProviderError as exc:
-                # Page tokens expire; a dead saved one restarts the query instead of
-                # failing every later job on the same cursor.
-                if not (resuming and exc.category is ErrorCategory.VALIDATION_ERROR):
-                    raise
-                token, resuming = None, False
-                continue
-            resuming = False
-            if not isinstance(page, dict):
-                raise ProviderError(ErrorCategory.UNKNOWN, "unexpected googleAds:search body")
-            rows = [self.record(row) for row in page.get("results") or []]
-            records = [record for record in rows if record is not None]
-            token = page.get("nextPageToken") or None
-            next_cursor: dict[str, Any] = {"query": self.query, "page_token": token}
-            if token is None:
-                next_cursor["completed_on"] = ctx.request.sync_date.isoformat()
-            new += ctx.save_page(self.resource, records, next_cursor)
-            if token is None:
-                return new
-            ctx.check_stop()
+    def begin(self, ctx: SyncContext, raw: dict[str, Any] | None) -> SearchCursor:
+        saved = raw or {}
+        if saved.get("page_token") and saved.get("query") == self.query:
+            return SearchCursor(self.query, saved["page_token"])
+        return SearchCursor(self.query)
+
+    def restart(self, ctx: SyncContext, state: SearchCursor) -> SearchCursor:
+        return SearchCursor(self.query)
+
+    def fetch(self, ctx: SyncContext, state: SearchCursor, page_size: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"query": self.query}
+        if state.token:
+            body["pageToken"] = state.token
+        page = ctx.http.request_json("POST", self.path, json=body)
+        if not isinstance(page, dict):
+            raise ProviderError(ErrorCategory.UNKNOWN, "unexpected googleAds:search body")
+        return page
+
+    def read(self, ctx: SyncContext, state: SearchCursor, page: dict[str, Any]) -> list[Record]:
+        rows = [self.record(row) for row in page.get("results") or []]
+        state.token = page.get("nextPageToken") or None
+        state.completed_on = ctx.request.sync_date.isoformat()
+        return [record for record in rows if record is not None]
 
     def record(self, row: Mapping[str, Any]) -> Record | None:
         campaign = row.get("campaign")

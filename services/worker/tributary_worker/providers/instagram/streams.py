@@ -10,12 +10,14 @@ stores the new high-water mark. Days are UTC days.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tributary_common.connectors import Record, SyncContext
 
-from ..meta_ads.graph import fetch_or_restart, parse_graph_time
+from ..meta_ads.graph import EdgePage, fetch_edge_page, parse_graph_time
+from ..stream import PagedStream
 from .client import PAGE_LIMIT, media_path
 
 MEDIA_FIELDS = (
@@ -41,11 +43,36 @@ def _parse_iso(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-class MediaStream:
+@dataclass
+class MediaCursor:
+    """A pass over the media: the mark (newest stored), the next ``after``, the pass's
+    newest timestamp and the sync date's count so far."""
+
+    sync_date: str
+    high_water: datetime | None
+    token: str | None = None
+    newest: datetime | None = None
+    day_count: int = 0
+
+    def dump(self) -> dict[str, Any]:
+        if self.token is None:
+            return {"high_water": _iso(self.newest)}
+        return {
+            "high_water": _iso(self.high_water),
+            "after": self.token,
+            "pass_newest": _iso(self.newest),
+            "sync_date": self.sync_date,
+            "day_count": self.day_count,
+        }
+
+
+class MediaStream(PagedStream[MediaCursor]):
     """Pages an IG user's media into ``media`` records and the sync date's activity."""
 
     resource = "media"
     kind = "media"
+    page_size = PAGE_LIMIT
+    min_page_size = 5
 
     def __init__(self, ig_user_id: str, sync_date: date) -> None:
         self.path = media_path(ig_user_id)
@@ -53,8 +80,8 @@ class MediaStream:
         self.day_start = datetime.combine(sync_date, time.min, tzinfo=UTC)
         self.day_end = self.day_start + timedelta(days=1)
 
-    def params(self) -> dict[str, Any]:
-        return {"fields": ",".join(MEDIA_FIELDS), "limit": PAGE_LIMIT}
+    def params(self, limit: int = PAGE_LIMIT) -> dict[str, Any]:
+        return {"fields": ",".join(MEDIA_FIELDS), "limit": limit}
 
     def caught_up(self, stamps: list[datetime], high_water: datetime | None) -> bool:
         """True once a page reaches items older than both the mark and the sync date."""
@@ -62,44 +89,35 @@ class MediaStream:
             return False
         return any(ts < self.day_start and ts <= high_water for ts in stamps)
 
-    def sync(self, ctx: SyncContext) -> int:
-        """Fetch new media and the sync date's count; return how many records were new."""
-        cursor = ctx.load_cursor(self.resource) or {}
+    def begin(self, ctx: SyncContext, raw: dict[str, Any] | None) -> MediaCursor:
+        cursor = raw or {}
+        day = self.sync_date.isoformat()
         high_water = _parse_iso(cursor.get("high_water"))
-        after: str | None = None
-        newest, day_count = high_water, 0
-        if cursor.get("after") and cursor.get("sync_date") == self.sync_date.isoformat():
+        if cursor.get("after") and cursor.get("sync_date") == day:
             # Resume an interrupted pass, with the count it had reached.
-            after = cursor["after"]
             newest = _parse_iso(cursor.get("pass_newest")) or high_water
-            day_count = int(cursor.get("day_count", 0))
-        new, resuming = 0, after is not None
-        while True:
-            page = fetch_or_restart(ctx.http, self.path, self.params(), after, resuming)
-            if page is None:
-                after, newest, day_count = None, high_water, 0
-                resuming = False
-                continue
-            resuming = False
-            records = [self.record(item) for item in page.items if item.get("id")]
-            stamps = [r.occurred_at for r in records if r.occurred_at is not None]
-            day_count += sum(1 for ts in stamps if self.day_start <= ts < self.day_end)
-            done = page.after is None or self.caught_up(stamps, high_water)
-            newest = max([*stamps, newest] if newest is not None else stamps, default=None)
-            next_cursor: dict[str, Any] = {"high_water": _iso(newest if done else high_water)}
-            if not done:
-                next_cursor |= {
-                    "after": page.after,
-                    "pass_newest": _iso(newest),
-                    "sync_date": self.sync_date.isoformat(),
-                    "day_count": day_count,
-                }
-            new += ctx.save_page(self.resource, records, next_cursor)
-            if done:
-                ctx.set_activity(self.sync_date, day_count)
-                return new
-            after = page.after
-            ctx.check_stop()
+            count = int(cursor.get("day_count", 0))
+            return MediaCursor(day, high_water, cursor["after"], newest, count)
+        return MediaCursor(day, high_water, None, high_water)
+
+    def restart(self, ctx: SyncContext, state: MediaCursor) -> MediaCursor:
+        return MediaCursor(state.sync_date, state.high_water, None, state.high_water)
+
+    def fetch(self, ctx: SyncContext, state: MediaCursor, page_size: int) -> EdgePage:
+        return fetch_edge_page(ctx.http, self.path, self.params(page_size), state.token)
+
+    def read(self, ctx: SyncContext, state: MediaCursor, page: EdgePage) -> list[Record]:
+        records = [self.record(item) for item in page.items if item.get("id")]
+        stamps = [r.occurred_at for r in records if r.occurred_at is not None]
+        state.day_count += sum(1 for ts in stamps if self.day_start <= ts < self.day_end)
+        done = page.after is None or self.caught_up(stamps, state.high_water)
+        newest = state.newest
+        state.newest = max([*stamps, newest] if newest is not None else stamps, default=None)
+        state.token = None if done else page.after
+        return records
+
+    def end(self, ctx: SyncContext, state: MediaCursor) -> None:
+        ctx.set_activity(self.sync_date, state.day_count)
 
     def record(self, item: Mapping[str, Any]) -> Record:
         return Record(

@@ -161,7 +161,8 @@ def fetch_edge_page(
     """GET one page of an edge; the next cursor is set only while ``paging.next`` exists.
 
     Fewer items than ``limit`` (or none) does not mean the end: Meta filters pages for
-    privacy, so only a missing ``paging.next`` does. The ``next`` URL itself is not
+    privacy, so only a missing ``paging.next`` does. A cursor that does not move, a dead
+    saved one and "reduce the amount of data" are the stream base's (`..stream`). The ``next`` URL itself is not
     followed; rebuilding the request from ``after`` keeps every call on our base URL.
     """
     query = dict(params)
@@ -172,28 +173,8 @@ def fetch_edge_page(
         raise ProviderError(ErrorCategory.UNKNOWN, f"unexpected Graph body for {path}")
     paging = body.get("paging") or {}
     next_after = (paging.get("cursors") or {}).get("after") if paging.get("next") else None
-    if next_after is not None and next_after == after:
-        # A cursor that does not move would page forever.
-        raise ProviderError(ErrorCategory.UNKNOWN, f"Graph cursor did not advance on {path}")
     items = [item for item in body["data"] if isinstance(item, dict)]
     return EdgePage(items=items, after=next_after)
-
-
-def fetch_or_restart(
-    http: ProviderHttp, path: str, params: Mapping[str, Any], after: str | None, resuming: bool
-) -> EdgePage | None:
-    """Fetch a page; None when a cursor saved by an earlier job was rejected.
-
-    Graph cursors die with the item they point at (providers.md §4.3); a dead one must
-    restart the pass, or every later job would fail on the same saved cursor. A request
-    that is wrong for another reason fails again from the start, and is raised then.
-    """
-    try:
-        return fetch_edge_page(http, path, params, after)
-    except ProviderError as exc:
-        if resuming and exc.category is ErrorCategory.VALIDATION_ERROR:
-            return None
-        raise
 
 
 def parse_graph_time(value: Any) -> datetime | None:

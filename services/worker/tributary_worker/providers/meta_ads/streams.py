@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from tributary_common.connectors import Record, SyncContext
 
+from ..stream import PagedStream
 from .client import PAGE_LIMIT, account_path
-from .graph import fetch_or_restart, parse_graph_time
+from .graph import EdgePage, fetch_edge_page, parse_graph_time
 
 
 def _updated_epoch(item: Mapping[str, Any]) -> int | None:
@@ -23,9 +25,32 @@ def _updated_epoch(item: Mapping[str, Any]) -> int | None:
     return int(parsed.timestamp()) if parsed is not None else None
 
 
-class AdAccountEdgeStream:
+@dataclass
+class EdgeCursor:
+    """A pass over one edge: the mark it filters on, the next ``after``, the pass's newest."""
+
+    campaign_ids: list[str] | None
+    updated_since: int | None
+    token: str | None = None
+    pass_max: int | None = None
+
+    def dump(self) -> dict[str, Any]:
+        cursor: dict[str, Any] = {"campaign_ids": self.campaign_ids}
+        if self.token:
+            return cursor | {
+                "updated_since": self.updated_since,
+                "after": self.token,
+                "pass_max": self.pass_max,
+            }
+        # The mark advances only when a pass completes: the edge promises no order.
+        return cursor | {"updated_since": self.pass_max}
+
+
+class AdAccountEdgeStream(PagedStream[EdgeCursor]):
     """Pages one ``/act_<id>/<edge>`` edge into records of one kind."""
 
+    page_size = PAGE_LIMIT
+    min_page_size = 10
     resource: ClassVar[str]
     kind: ClassVar[str]
     #: Entity prefix of the edge's fields in ``filtering`` (``campaign.updated_time``).
@@ -53,46 +78,38 @@ class AdAccountEdgeStream:
             )
         return clauses
 
-    def params(self, updated_since: int | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"fields": ",".join(self.fields), "limit": PAGE_LIMIT}
+    def params(self, updated_since: int | None, limit: int = PAGE_LIMIT) -> dict[str, Any]:
+        params: dict[str, Any] = {"fields": ",".join(self.fields), "limit": limit}
         clauses = self.filtering(updated_since)
         if clauses:
             params["filtering"] = json.dumps(clauses, separators=(",", ":"))
         return params
 
-    def sync(self, ctx: SyncContext) -> int:
-        """Fetch every page changed since the mark; return how many records were new."""
-        cursor = ctx.load_cursor(self.resource) or {}
+    def begin(self, ctx: SyncContext, raw: dict[str, Any] | None) -> EdgeCursor:
+        cursor = raw or {}
         if cursor.get("campaign_ids") != self.campaign_ids:
             # A mark earned under another campaign filter says nothing about this one.
             cursor = {}
-        updated_since: int | None = cursor.get("updated_since")
-        after: str | None = cursor.get("after")
-        pass_max: int | None = cursor.get("pass_max", updated_since)
-        params = self.params(updated_since)
-        new, resuming = 0, after is not None
-        while True:
-            page = fetch_or_restart(ctx.http, self.path, params, after, resuming)
-            if page is None:
-                after, pass_max, resuming = None, updated_since, False
-                continue
-            resuming = False
-            records = [self.record(item) for item in page.items if item.get("id")]
-            stamps = [s for s in map(_updated_epoch, page.items) if s is not None]
-            if pass_max is not None:
-                stamps.append(pass_max)
-            pass_max = max(stamps, default=None)
-            next_cursor: dict[str, Any] = {"campaign_ids": self.campaign_ids}
-            if page.after:
-                next_cursor |= {"updated_since": updated_since, "after": page.after}
-                next_cursor["pass_max"] = pass_max
-            else:
-                next_cursor["updated_since"] = pass_max
-            new += ctx.save_page(self.resource, records, next_cursor)
-            if not page.after:
-                return new
-            after = page.after
-            ctx.check_stop()
+        since = cursor.get("updated_since")
+        return EdgeCursor(
+            self.campaign_ids, since, cursor.get("after"), cursor.get("pass_max", since)
+        )
+
+    def restart(self, ctx: SyncContext, state: EdgeCursor) -> EdgeCursor:
+        return EdgeCursor(self.campaign_ids, state.updated_since, None, state.updated_since)
+
+    def fetch(self, ctx: SyncContext, state: EdgeCursor, page_size: int) -> EdgePage:
+        params = self.params(state.updated_since, page_size)
+        return fetch_edge_page(ctx.http, self.path, params, state.token)
+
+    def read(self, ctx: SyncContext, state: EdgeCursor, page: EdgePage) -> list[Record]:
+        records = [self.record(item) for item in page.items if item.get("id")]
+        stamps = [s for s in map(_updated_epoch, page.items) if s is not None]
+        if state.pass_max is not None:
+            stamps.append(state.pass_max)
+        state.pass_max = max(stamps, default=None)
+        state.token = page.after
+        return records
 
     def record(self, item: Mapping[str, Any]) -> Record:
         return Record(

@@ -11,6 +11,7 @@ from tributary_common.connectors import Record, SyncContext
 from tributary_common.errors import ProviderError
 
 from ..responses import json_object
+from ..stream import PagedStream
 from .client import LIST_COST_UNITS
 
 PAGE_SIZE = 50
@@ -55,6 +56,16 @@ class UploadsCursor:
     oldest_at: str | None = None
     day_count: int = 0
 
+    @property
+    def token(self) -> str | None:
+        return self.page_token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        # Set by a read (or by the stream base ending the pass): None ends the pass.
+        self.page_token = value
+        self.in_pass = value is not None
+
     @classmethod
     def load(cls, raw: dict[str, Any] | None) -> UploadsCursor | None:
         if not raw or "playlist" not in raw:
@@ -65,29 +76,23 @@ class UploadsCursor:
         return dict(self.__dict__)
 
 
-class PlaylistItemsStream:
+class PlaylistItemsStream(PagedStream[UploadsCursor]):
     """``GET /playlistItems`` of the uploads playlist, newest first, until before the day."""
 
     resource = "uploads"
     kind = "video"
+    page_size = PAGE_SIZE
+    min_page_size = 5
 
     def __init__(self, channel_id: str, day: date) -> None:
         self.channel = ChannelStream(channel_id)
         self.day = day
         self.start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        self.end = self.start + timedelta(days=1)
+        self.end_at = self.start + timedelta(days=1)
 
-    def sync(self, ctx: SyncContext) -> None:
-        cursor = self._start(ctx)
-        while cursor.in_pass:
-            self._page(ctx, cursor)
-            if cursor.in_pass:
-                ctx.check_stop()
-        ctx.set_activity(self.day, cursor.day_count)
-
-    def _start(self, ctx: SyncContext) -> UploadsCursor:
+    def begin(self, ctx: SyncContext, raw: dict[str, Any] | None) -> UploadsCursor:
         window = self.day.isoformat()
-        saved = UploadsCursor.load(ctx.load_cursor(self.resource))
+        saved = UploadsCursor.load(raw)
         if saved is None:
             return UploadsCursor(window=window, playlist=self.channel.uploads_playlist(ctx))
         if saved.window != window:
@@ -103,25 +108,31 @@ class PlaylistItemsStream:
             day_count=saved.day_count,
         )
 
-    def _page(self, ctx: SyncContext, cursor: UploadsCursor) -> None:
+    def restart(self, ctx: SyncContext, state: UploadsCursor) -> UploadsCursor:
+        return UploadsCursor(window=state.window, playlist=state.playlist)
+
+    def fetch(self, ctx: SyncContext, state: UploadsCursor, page_size: int) -> dict[str, Any]:
         params: dict[str, Any] = {
             "part": "snippet,contentDetails",
-            "playlistId": cursor.playlist,
-            "maxResults": PAGE_SIZE,
+            "playlistId": state.playlist,
+            "maxResults": page_size,
         }
-        first = cursor.page_token is None
-        if cursor.page_token:
-            params["pageToken"] = cursor.page_token
+        if state.token:
+            params["pageToken"] = state.token
         response = ctx.http.request("GET", "/playlistItems", params=params, cost=LIST_COST_UNITS)
-        body = json_object(response)
-        items: list[dict[str, Any]] = body.get("items") or []
-        if first and items:
-            cursor.newest_video = _video_id(items[0])
-        records, reached_end = self._records(items, cursor)
-        cursor.page_token = None if reached_end else body.get("nextPageToken")
-        cursor.in_pass = cursor.page_token is not None
-        cursor.day_count += len(records)
-        ctx.save_page(self.resource, records, cursor.dump())
+        return json_object(response)
+
+    def read(self, ctx: SyncContext, state: UploadsCursor, page: dict[str, Any]) -> list[Record]:
+        items: list[dict[str, Any]] = page.get("items") or []
+        if state.token is None and items:
+            state.newest_video = _video_id(items[0])
+        records, reached_end = self._records(items, state)
+        state.token = None if reached_end else page.get("nextPageToken")
+        state.day_count += len(records)
+        return records
+
+    def end(self, ctx: SyncContext, state: UploadsCursor) -> None:
+        ctx.set_activity(self.day, state.day_count)
 
     def _records(
         self, items: list[dict[str, Any]], cursor: UploadsCursor
@@ -135,7 +146,7 @@ class PlaylistItemsStream:
             if cursor.oldest_at is not None and published >= _parse(cursor.oldest_at):
                 continue
             cursor.oldest_at = published.isoformat()
-            if published < self.end:
+            if published < self.end_at:
                 records.append(Record(self.kind, video, published, item))
         return records, False
 
