@@ -11,13 +11,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tributary_api.auth import API, CRON, OPEN
+from tributary_api.auth import API, CONSOLE, CRON, OPEN
 from tributary_api.routes import ROUTES
 
 from tests.api.conftest import API_TOKEN, CRON_SECRET
 
 #: The right secret of each family; a new family must add its own (KeyError otherwise).
-SECRETS = {API: API_TOKEN, CRON: CRON_SECRET}
+#: The console's is the token one signs in with: sent any other way it opens nothing.
+SECRETS = {API: API_TOKEN, CRON: CRON_SECRET, CONSOLE: API_TOKEN}
 METHODS = ("GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD")
 IDS = {
     "{connection_id}": str(uuid.uuid4()),
@@ -52,6 +53,13 @@ def spellings(path: str) -> list[str]:
     ]
 
 
+def opening(family: str, console_session: str) -> dict[str, str]:
+    """The credential that opens ``family``'s routes (the console's: a session cookie)."""
+    if family == CONSOLE:
+        return {"Cookie": f"tributary_session={console_session}"}
+    return {"Authorization": f"Bearer {SECRETS[family]}"}
+
+
 def credentials(family: str) -> list[tuple[str, dict[str, str]]]:
     """Every credential that must not open ``family``'s routes, by name."""
     right = SECRETS[family]
@@ -65,6 +73,7 @@ def credentials(family: str) -> list[tuple[str, dict[str, str]]]:
         ("right secret as Basic", {"Authorization": f"Basic {right}"}),
         ("right secret without scheme", {"Authorization": right}),
         ("right secret as a cookie", {"Cookie": f"token={right}"}),
+        ("right secret as the session cookie", {"Cookie": f"tributary_session={right}"}),
     ]
     found += [
         (f"other family's secret #{i}", {"Authorization": f"Bearer {s}"})

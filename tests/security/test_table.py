@@ -8,9 +8,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.api.conftest import Api, Live
+from tests.api.conftest import API_TOKEN, Api, Live
 
-from .table import SECRETS, cases, closed, protected
+from tributary_api import console
+
+from tests.support.console import sign_in
+
+from .table import cases, closed, opening, protected
 
 # One test per mode over all routes: the per-test database costs more than the requests.
 ROUTES = protected()
@@ -23,6 +27,9 @@ def _simulated_path(raw: str) -> tuple[str, str | None]:
 
 
 def test_table_in_process(api: Api) -> None:
+    store = console.store(api.deps)
+    assert store is not None
+    session, _ = store.open()
     failures = []
     count = 0
     for template, family, path in ROUTES:
@@ -36,7 +43,7 @@ def test_table_in_process(api: Api) -> None:
             count += 1
             if not closed(result.status_code):
                 failures.append((row.method, row.path, row.credential, result.status_code))
-        right = {"Authorization": f"Bearer {SECRETS[family]}"}
+        right = opening(family, session)
         assert api.client.simulate_request("OPTIONS", path, headers=right).status_code != 401
     assert count > 10_000 and failures == []
 
@@ -45,13 +52,14 @@ def test_table_in_process(api: Api) -> None:
 def test_table_over_http(live: Live) -> None:
     where = urlsplit(live.url)
     host, port = where.hostname or "", where.port or 80
+    session = sign_in(live.url, API_TOKEN).cookies["tributary_session"]
     failures = []
     for template, family, path in ROUTES:
         for row in cases(template, family, path):
             status = _send(host, port, row.method, row.path, row.headers)
             if not closed(status):
                 failures.append((row.method, row.path, row.credential, status))
-        right = (("Authorization", f"Bearer {SECRETS[family]}"),)
+        right = tuple(opening(family, session).items())
         assert _send(host, port, "OPTIONS", path, right) != 401, template
     assert failures == []
 

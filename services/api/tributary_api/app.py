@@ -18,7 +18,7 @@ from tributary_common.metrics_collector import build_collector
 from tributary_common.ratelimit import build_limiter
 from tributary_common.settings import Settings
 
-from . import errors, process, routes
+from . import console, errors, process, routes
 from .auth import RouteAuth, build_guards
 from .deps import ApiDeps
 from .observe import RequestMetrics
@@ -31,11 +31,12 @@ def create_app(deps: ApiDeps) -> falcon.App:
     """
     middleware: list[Any] = [
         RequestMetrics(),
-        RouteAuth(build_guards(deps.settings), routes.families()),
+        RouteAuth(build_guards(deps.settings, console.guard(deps)), routes.families()),
     ]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
+    console.install(app)
     routes.add_routes(app, deps)
     missing = routes.undeclared(app)
     if missing:

@@ -35,12 +35,19 @@ OPEN = "open"
 API = "api"
 #: ``Authorization: Bearer <CRON_SECRET>``.
 CRON = "cron"
+#: The operator console's session cookie (opened by signing in with API_TOKEN once; changes
+#: also need the session's CSRF token): `tributary_api.console.guard.SessionGuard`.
+CONSOLE = "console"
 
 #: OpenAPI ``components.securitySchemes`` by family; a family absent here documents no
 #: security (OPEN). `openapi.document` reads the per-route family from the same declarations.
 SECURITY_SCHEMES: dict[str, tuple[str, dict[str, Any]]] = {
     API: ("apiToken", {"type": "http", "scheme": "bearer", "description": "API_TOKEN"}),
     CRON: ("cronSecret", {"type": "http", "scheme": "bearer", "description": "CRON_SECRET"}),
+    CONSOLE: (
+        "consoleSession",
+        {"type": "apiKey", "in": "cookie", "name": "tributary_session"},
+    ),
 }
 
 
@@ -78,12 +85,24 @@ class Bearer:
             raise unauthorized("invalid bearer token")
 
 
-def build_guards(settings: Settings) -> dict[str, Guard]:
-    """One guard per family, from the settings read at the entry point."""
+class Refuse:
+    """A family whose guard was not given: every request is refused."""
+
+    def authenticate(self, req: falcon.Request) -> None:
+        raise unauthorized("this route's secret family has no guard here")
+
+
+def build_guards(settings: Settings, console: Guard | None = None) -> dict[str, Guard]:
+    """One guard per family, from the settings read at the entry point.
+
+    ``console`` is the console's session guard (it needs Redis, so `create_app` builds it);
+    without one the console's routes refuse every request.
+    """
     return {
         OPEN: Open(),
         API: Bearer(settings.api_token, "API_TOKEN"),
         CRON: Bearer(settings.cron_secret, "CRON_SECRET"),
+        CONSOLE: console or Refuse(),
     }
 
 

@@ -15,7 +15,12 @@ from typing import Any
 
 import falcon
 
-from .auth import API, CRON, OPEN
+from .auth import API, CONSOLE, CRON, OPEN
+from .console import connections as console_connections
+from .console import deadletters as console_letters
+from .console import jobs as console_jobs
+from .console import overview, scheduler, signin, static
+from .console import store as console_store
 from .deps import ApiDeps
 from .observe import MetricsResource, build_registry
 from .openapi import OpenApiResource
@@ -58,6 +63,26 @@ ROUTES: tuple[Route, ...] = (
     Route("/webhooks/github", OPEN, webhooks.GithubWebhook),
     Route("/webhooks/meta", OPEN, webhooks.MetaWebhook),
     Route("/webhooks/youtube", OPEN, webhooks.YoutubeWebhook),
+    # The operator console (docs/console.md): a session; only the sign-in page is open,
+    # and it checks the API token (and its form's nonce) itself.
+    Route("/console/login", OPEN, lambda d: signin.SignIn(console_store(d), d.settings.api_token)),
+    Route("/console/logout", CONSOLE, lambda d: signin.SignOut(console_store(d))),
+    Route("/console", CONSOLE, overview.Overview),
+    Route("/console/panel/overview", CONSOLE, overview.OverviewPanel),
+    Route("/console/jobs", CONSOLE, console_jobs.JobList),
+    Route("/console/jobs/{job_id}", CONSOLE, console_jobs.JobPage),
+    Route("/console/dead-letters", CONSOLE, console_letters.LetterList),
+    Route("/console/dead-letters/replay", CONSOLE, console_letters.Replay),
+    Route("/console/dead-letters/purge", CONSOLE, console_letters.Purge),
+    Route("/console/dead-letters/{letter_id}", CONSOLE, console_letters.LetterPage),
+    Route("/console/connections", CONSOLE, console_connections.ConnectionList),
+    Route(
+        "/console/connections/{connection_id}/{action}",
+        CONSOLE,
+        console_connections.ConnectionAction,
+    ),
+    Route("/console/scheduler", CONSOLE, scheduler.SchedulerPage),
+    Route("/console/static/{name}", CONSOLE, lambda d: static.Static()),
 )
 
 
