@@ -63,7 +63,7 @@ def opening(family: str, console_session: str) -> dict[str, str]:
 def credentials(family: str) -> list[tuple[str, dict[str, str]]]:
     """Every credential that must not open ``family``'s routes, by name."""
     right = SECRETS[family]
-    others = [secret for name, secret in SECRETS.items() if name != family]
+    others = [s for name, s in SECRETS.items() if name != family and s != right]
     found = [
         ("none", {}),
         ("empty bearer", {"Authorization": "Bearer"}),
@@ -75,6 +75,8 @@ def credentials(family: str) -> list[tuple[str, dict[str, str]]]:
         ("right secret as a cookie", {"Cookie": f"token={right}"}),
         ("right secret as the session cookie", {"Cookie": f"tributary_session={right}"}),
     ]
+    if family == CONSOLE:  # the console opens only with the session it hands out
+        found.append(("the sign-in token as a bearer", {"Authorization": f"Bearer {right}"}))
     found += [
         (f"other family's secret #{i}", {"Authorization": f"Bearer {s}"})
         for i, s in enumerate(others)

@@ -7,11 +7,9 @@ import http.client
 from urllib.parse import urlsplit
 
 import pytest
-
-from tests.api.conftest import API_TOKEN, Api, Live
-
 from tributary_api import console
 
+from tests.api.conftest import API_TOKEN, Api, Live
 from tests.support.console import sign_in
 
 from .table import cases, closed, opening, protected

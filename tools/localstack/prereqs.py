@@ -2,7 +2,9 @@
 
 `make test` runs this before pytest. Today that is Prometheus' `promtool` and `prometheus`
 (Debian's `prometheus` package), used by tests/observability to check the rule file and
-to evaluate every dashboard and rule expression against a live server. As root with apt,
+to evaluate every dashboard and rule expression against a live server, and Debian's
+`chromium`, which the console's browser tests (tests/console) drive through Playwright
+(no browser download). As root with apt,
 they are installed (after `apt-get update` if the first attempt fails); otherwise a
 one-line note says what is missing, and the tests decide (fail under CI, skip elsewhere).
 """
@@ -16,7 +18,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 #: Debian package → commands it provides.
-PACKAGES: dict[str, tuple[str, ...]] = {"prometheus": ("promtool", "prometheus")}
+PACKAGES: dict[str, tuple[str, ...]] = {
+    "prometheus": ("promtool", "prometheus"),
+    "chromium": ("chromium",),
+}
 
 Runner = Callable[[Sequence[str]], int]
 

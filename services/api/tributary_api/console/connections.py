@@ -17,7 +17,7 @@ from ..deps import ApiDeps
 from ..enqueue import enqueue_and_send
 from ..errors import ApiError
 from ..resources.common import parse_id
-from ..resources.connections import _changes
+from ..resources.connections import apply_patch
 from .forms import ConsoleInputError, form, query, values
 from .render import page, redirect
 
@@ -32,7 +32,6 @@ BACK: dict[str, dict[str, Any]] = {"back": {"type": "string", "maxLength": 500}}
 
 
 class ConnectionList:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
@@ -84,7 +83,6 @@ def _back(req: falcon.Request, done: str) -> str:
 class ConnectionAction:
     """POST /console/connections/{id}/{action}: pause, resume or sync."""
 
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
@@ -95,12 +93,10 @@ class ConnectionAction:
         label = f"{row['provider']} connection of {row['user_id']}"
         if action in ("pause", "resume"):
             try:
-                fields = _changes(row, {"paused": action == "pause"})
+                apply_patch(self.deps, row, {"paused": action == "pause"})
             except ApiError as exc:
                 redirect(resp, _back(req, f"{label}: {exc.message}"))
                 return
-            if fields:
-                connections.update(self.deps.pool, row["id"], **fields)
             redirect(resp, _back(req, f"{label}: {'paused' if action == 'pause' else 'resumed'}"))
         elif action == "sync":
             if row["status"] != "active":

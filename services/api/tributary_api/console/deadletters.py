@@ -43,7 +43,6 @@ def _filter(chosen: dict[str, Any]) -> deadletters.Filter:
 
 
 class LetterList:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
@@ -84,7 +83,6 @@ class LetterList:
 
 
 class LetterPage:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
@@ -101,7 +99,6 @@ def _action(req: falcon.Request) -> tuple[dict[str, Any], uuid.UUID | None, bool
 
 
 class Replay:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
@@ -135,7 +132,6 @@ class Replay:
 
 
 class Purge:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 

@@ -29,7 +29,6 @@ CURSOR = {"cursor": {"type": "string", "maxLength": 200}}
 
 
 class JobList:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
@@ -77,7 +76,6 @@ def _day(raw: str | None) -> date | None:
 
 
 class JobPage:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 

@@ -34,7 +34,6 @@ def figures(deps: ApiDeps) -> dict[str, Any]:
 
 
 class Overview:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 

@@ -10,7 +10,6 @@ from .render import page
 
 
 class SchedulerPage:
-
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 

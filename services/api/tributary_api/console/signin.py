@@ -34,7 +34,6 @@ def safe_next(raw: Any) -> str:
 
 
 class SignIn:
-
     def __init__(self, store: SessionStore | None, api_token: str) -> None:
         self.store = store
         self.api_token = api_token
@@ -79,7 +78,6 @@ class SignIn:
 
 
 class SignOut:
-
     def __init__(self, store: SessionStore | None) -> None:
         self.store = store
 

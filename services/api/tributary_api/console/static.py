@@ -14,7 +14,6 @@ FILES = {"htmx.min.js": "text/javascript; charset=utf-8"}
 
 
 class Static:
-
     def __init__(self) -> None:
         folder = resources.files("tributary_api.console") / "static"
         self.content = {name: (folder / name).read_bytes() for name in FILES}

@@ -66,26 +66,36 @@ class ConnectionItem:
     def on_patch(self, req: falcon.Request, resp: falcon.Response, connection_id: str) -> None:
         current = self._load(req, connection_id)
         body = read_json(req, schemas.CONNECTION_PATCH, self.deps.settings.max_body_bytes)
-        fields = _changes(current, body)
-        row = connections.update(self.deps.pool, current["id"], **fields) if fields else current
-        if current["status"] != "active" and row["status"] == "active":
-            self._release(row)
-        resp.media = serialize.connection(row)
-
-    def _release(self, row: dict[str, Any]) -> None:
-        """Resume: held jobs become pending and are sent (Redis down: `reconcile` sends them)."""
-        released = jobs.release_held(self.deps.pool, row["id"])
-        try:
-            self.deps.dispatcher.send_many(
-                Send(r.job_id, r.queue, r.message_id, r.delay_seconds) for r in released
-            )
-        except redis.RedisError as exc:
-            event(log, "jobs.release_send_failed", logging.WARNING, error=type(exc).__name__)
+        resp.media = serialize.connection(apply_patch(self.deps, current, body))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, connection_id: str) -> None:
         current = self._load(req, connection_id)
         connections.delete(self.deps.pool, current["id"])
         resp.status = falcon.HTTP_204
+
+
+def apply_patch(deps: ApiDeps, current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Apply a validated PATCH body to ``current``; return the updated row.
+
+    Shared with the console's pause/resume. Raises `ApiError` 409 for resuming a
+    `needs_reauth` connection without a new token.
+    """
+    fields = _changes(current, body)
+    row = connections.update(deps.pool, current["id"], **fields) if fields else current
+    if current["status"] != "active" and row["status"] == "active":
+        _release(deps, row)
+    return row
+
+
+def _release(deps: ApiDeps, row: dict[str, Any]) -> None:
+    """Resume: held jobs become pending and are sent (Redis down: `reconcile` sends them)."""
+    released = jobs.release_held(deps.pool, row["id"])
+    try:
+        deps.dispatcher.send_many(
+            Send(r.job_id, r.queue, r.message_id, r.delay_seconds) for r in released
+        )
+    except redis.RedisError as exc:
+        event(log, "jobs.release_send_failed", logging.WARNING, error=type(exc).__name__)
 
 
 def _changes(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
