@@ -47,6 +47,8 @@ def test_table_in_process(api: Api) -> None:
 
 
 @pytest.mark.e2e
+# ~30k raw requests (the console's routes doubled the table): minutes on a loaded machine.
+@pytest.mark.timeout(1200)
 def test_table_over_http(live: Live) -> None:
     where = urlsplit(live.url)
     host, port = where.hostname or "", where.port or 80

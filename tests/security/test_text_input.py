@@ -70,7 +70,8 @@ def body_operations() -> list[tuple[str, str, str]]:
     doc = document(families())["paths"]
     found = []
     for template, family, path in protected():
-        for method, operation in doc[template].items():
+        # The console's HTML routes take forms, not JSON: they are not in the document.
+        for method, operation in doc.get(template, {}).items():
             if "requestBody" in operation:
                 found.append((method.upper(), path, SECRETS[family]))
     return found

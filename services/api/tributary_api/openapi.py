@@ -133,6 +133,13 @@ def paths() -> dict[str, dict[str, Any]]:
                 errors=(404,),
             ),
         },
+        "/api/sync/jobs": {
+            "get": op(
+                "Jobs, newest first, filtered (status, provider, userId, trigger, date)",
+                (200, s.JOB_PAGE),
+                params=jobs.LIST_PARAMS,
+            ),
+        },
         "/api/sync/jobs/{job_id}": {
             "get": op(
                 "A job and its attempts",

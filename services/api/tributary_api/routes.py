@@ -42,6 +42,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/connections/{connection_id}", API, connections.ConnectionItem),
     Route("/api/sync/manual", API, sync.ManualSync),
     Route("/api/sync/status", API, sync.SyncStatus),
+    Route("/api/sync/jobs", API, jobs.JobCollection),
     Route("/api/sync/jobs/{job_id}", API, jobs.JobItem),
     Route("/api/cron/sync-all", CRON, cron.SyncAll),
     Route("/api/cron/process-queue", CRON, lambda d: cron.ProcessQueue(d, RunnerHolder(d))),

@@ -159,6 +159,7 @@ JOB = obj(
         "deadLettered": {"type": "boolean"},
     }
 )
+JOB_PAGE = obj({"jobs": {"type": "array", "items": JOB}, "nextCursor": NULL_STR})
 JOB_DETAIL = obj({"job": JOB, "attempts": {"type": "array", "items": ATTEMPT}})
 RECENT_SYNC = obj(
     {
