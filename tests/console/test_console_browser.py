@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tributary_common import bands
 
 from tests.api.conftest import API_TOKEN, CRON_SECRET, Live
 from tests.support.missing import missing
@@ -97,7 +98,8 @@ def test_sign_in_and_out(page: Any) -> None:
     page.click("button[type=submit]")
     page.wait_for_url("**/console")
     assert page.inner_text("h1") == "Overview"
-    assert page.locator("#bands tbody tr").count() == 3
+    shown = page.locator("#bands tbody tr td:first-child").all_inner_texts()
+    assert shown == [band.name for band in bands.BANDS]
     first = page.inner_text("#overview p.muted")
     page.wait_for_function(
         "text => document.querySelector('#overview p.muted').innerText !== text",
