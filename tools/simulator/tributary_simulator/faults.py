@@ -22,6 +22,7 @@ RENDERED_KINDS = frozenset(
         "server_error",
         "bad_gateway",
         "unavailable",
+        "too_much_data",
     }
 )
 #: Faults the server produces itself on the socket.
@@ -59,6 +60,8 @@ class Fault:
     #: How a throttle states its wait: "seconds" (as the provider does), "http-date"
     #: (``Retry-After`` as a date) or "none" (see `waits.restate`).
     wait_format: str = "seconds"
+    #: ``too_much_data`` fires only on requests asking for more items per page than this.
+    page_size_above: int = 25
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -74,6 +77,7 @@ class Fault:
             "delaySeconds": self.delay_seconds,
             "variant": self.variant,
             "waitFormat": self.wait_format,
+            "pageSizeAbove": self.page_size_above,
         }
 
 
@@ -108,6 +112,7 @@ class FaultBook:
             delay_seconds=_number(spec, "delaySeconds"),
             variant=spec.get("variant"),
             wait_format=str(wait_format),
+            page_size_above=int(spec.get("pageSizeAbove", 25)),
         )
         with self._lock:
             self._faults.append(fault)

@@ -105,6 +105,21 @@ class Provider(ABC):
     ) -> SimResponse:
         return SimResponse.json(status, {"error": "server error"})
 
+    #: Query parameters that set how many items a page holds, in the providers' APIs.
+    PAGE_SIZE_PARAMS: ClassVar[tuple[str, ...]] = ("limit", "maxResults", "max_results", "per_page")
+
+    def page_size_of(self, request: SimRequest) -> int | None:
+        """Items per page the request asks for, or None when it names no page size."""
+        for name in self.PAGE_SIZE_PARAMS:
+            value = request.arg(name)
+            if value is not None and value.isdigit():
+                return int(value)
+        return None
+
+    def render_too_much_data(self, request: SimRequest, ctx: ProviderContext) -> SimResponse:
+        """A page refused for its size (HTTP 413 unless the provider has its own answer)."""
+        return SimResponse.json(413, {"error": "response too large, ask for fewer items"})
+
     def render_fault(self, kind: str, request: SimRequest, ctx: ProviderContext) -> SimResponse:
         """Dispatch a rendered fault kind (see `faults.RENDERED_KINDS`) to its renderer."""
         fault = ctx.fault
@@ -121,6 +136,8 @@ class Provider(ABC):
             return self.render_bad_request(request, ctx)
         if kind == "not_found":
             return self.render_not_found(request, ctx)
+        if kind == "too_much_data":
+            return self.render_too_much_data(request, ctx)
         status = {"server_error": 500, "bad_gateway": 502, "unavailable": 503}[kind]
         return self.render_server_error(request, ctx, status)
 

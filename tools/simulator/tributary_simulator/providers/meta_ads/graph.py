@@ -272,6 +272,10 @@ class GraphProvider(Provider):
         )
         return error.response(request)
 
+    def render_too_much_data(self, request: SimRequest, ctx: ProviderContext) -> SimResponse:
+        message = "Please reduce the amount of data you're asking for, then retry your request"
+        return GraphError(500, 1, message, kind="OAuthException", transient=True).response(request)
+
     def render_auth(self, request: SimRequest, ctx: ProviderContext) -> SimResponse:
         if self.variant(ctx, "expired") == "invalid":
             return GraphError(400, 190, "Invalid OAuth access token.", subcode=467).response(

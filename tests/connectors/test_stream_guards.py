@@ -1,0 +1,55 @@
+"""The stream base's guards, against every provider they apply to (`providers/stream.py`)."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from tributary_common.connectors import ProviderConfig
+from tributary_worker.providers import REGISTRY
+
+from tests.support.harness import build_harness
+from tests.support.simulator import SimAdmin
+from tools.localstack.run import DEMO_ACCOUNTS
+
+#: Providers whose requests name a page size, and the parameter that does.
+PAGE_SIZE_PARAMS = {
+    "youtube": "maxResults",
+    "x": "max_results",
+    "meta_ads": "limit",
+    "instagram": "limit",
+}
+
+
+def _connector(provider: str) -> Any:
+    return lambda config: REGISTRY.build(provider, ProviderConfig(config.base_url, 5.0))
+
+
+@pytest.mark.parametrize("provider", sorted(PAGE_SIZE_PARAMS))
+def test_too_much_data_halves_the_page_size_and_goes_on(sim: SimAdmin, provider: str) -> None:
+    # Given a provider that refuses, in its own shape (Meta: HTTP 500 code 1 "reduce the
+    # amount of data"), every page larger than 25 items
+    sim.fault(provider, "too_much_data", count=None, pageSizeAbove=25)
+    harness = build_harness(
+        _connector(provider), provider, sim.base_url(provider), DEMO_ACCOUNTS[provider]
+    )
+
+    # When the connector syncs
+    harness.connector.sync(harness.context(sim.today))
+
+    # Then each refusal halved the page size until it was accepted, and the sync completed
+    param = PAGE_SIZE_PARAMS[provider]
+    asked = [
+        (int(r["query"][param][0]), r["fault"])
+        for r in sim.requests(provider)
+        if param in r["query"]
+    ]
+    refused = [size for size, fault in asked if fault == "too_much_data"]
+    answered = [size for size, fault in asked if fault is None]
+    assert refused and all(size > 25 for size in refused), asked
+    assert answered and all(size <= 25 for size in answered), asked
+    # (each refused request is followed by the same page at half the size)
+    for (size, fault), (next_size, _) in pairwise(asked):
+        if fault == "too_much_data":
+            assert next_size == size // 2, asked
