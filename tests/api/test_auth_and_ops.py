@@ -82,9 +82,9 @@ def test_health_readiness_metrics(api: Api) -> None:
 
 def test_unknown_routes_and_methods_answer_json(api: Api) -> None:
     missing = api.get("/api/nothing-here")
-    assert missing.status_code == 404 and missing.json["error"]
+    assert missing.status_code == 404 and missing.json["error"] == "not_found"
     wrong_method = api.call("PUT", "/api/sync/manual")
-    assert wrong_method.status_code == 405 and wrong_method.json["error"]
+    assert wrong_method.status_code == 405 and wrong_method.json["error"] == "method_not_allowed"
 
 
 def test_openapi_lists_exactly_the_routes(api: Api) -> None:

@@ -143,3 +143,11 @@ def test_bad_text_over_http_is_never_a_500(live: Live) -> None:
                 assert user.status_code == listed.status_code == 400
         job = client.get(f"/api/sync/jobs/{uuid.uuid4()}%ED%A0%80")
         assert job.status_code in (400, 404)
+
+
+def test_integral_floats_are_integers_and_replay_needs_ids_or_filter(api: Api) -> None:
+    created = _create(api, syncIntervalMinutes=30.0)
+    assert created.status_code == 201 and created.json["syncIntervalMinutes"] == 30
+    assert _create(api, accountId="a9", syncIntervalMinutes=30.5).status_code == 400
+    empty = api.post("/api/dead-letters/replay", json={})
+    assert empty.status_code == 400 and empty.json["message"] == "give ids or a filter"

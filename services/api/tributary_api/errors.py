@@ -83,7 +83,8 @@ def _bad_value(
 def _http_error(
     req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: Any
 ) -> None:
-    code = (ex.title or "error").lower().replace(" ", "_")
+    # Falcon's titles are "404 Not Found": the code is the words (not_found), as documented.
+    code = (ex.title or "error").lower().lstrip("0123456789 ").replace(" ", "_") or "error"
     message = ex.description or ex.title or "error"
     _render(resp, ex.status_code, code, message)
     for name, value in dict(ex.headers or {}).items():

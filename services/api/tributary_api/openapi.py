@@ -28,6 +28,7 @@ def op(
     path: Params = NO_PARAMS,
     body: Mapping[str, Any] | None = None,
     errors: tuple[int, ...] = (),
+    rule: str | None = None,
 ) -> dict[str, Any]:
     """One operation: its parameters, body, success and error responses (security: `document`)."""
     status, schema = ok
@@ -41,6 +42,7 @@ def op(
         responses[str(code)] = {"description": "error", "content": _json(ERROR_REF)}
     operation: dict[str, Any] = {
         "summary": summary,
+        **({"description": f"400 when: {rule}"} if rule else {}),
         "parameters": [
             {"name": n, "in": "path", "required": True, "schema": p["schema"]}
             for n, p in path.items()
@@ -52,7 +54,8 @@ def op(
         "responses": responses,
     }
     if body is not None:
-        operation["requestBody"] = {"required": False, "content": _json(body)}
+        needed = bool(body.get("required") or body.get("minProperties") or body.get("anyOf"))
+        operation["requestBody"] = {"required": needed, "content": _json(body)}
     return operation
 
 
@@ -76,7 +79,26 @@ ACTIVITIES = s.obj(
         },
     }
 )
-PROCESSED = s.obj({"processed": s.INT, "results": {"type": "array", "items": {"type": "object"}}})
+#: One entry per job run; ``outcome`` as `RunResult.outcome`.
+RUN_OUTCOME = {
+    "type": "string",
+    "description": "completed, retried, failed, deferred, interrupted, held, cancelled; or, when"
+    " nothing ran: duplicate (the job was already done or running elsewhere), early (not due"
+    " yet), missing (deleted)",
+}
+PROCESSED = s.obj(
+    {
+        "processed": s.INT,
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"outcome": RUN_OUTCOME},
+                "required": ["outcome"],
+            },
+        },
+    }
+)
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -123,6 +145,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 (202, {"oneOf": [s.MANUAL_ACCEPTED, s.MANUAL_ACCEPTED_ALL]}),
                 body=s.MANUAL_SYNC,
                 errors=(404, 409),
+                rule="syncDate is more than a day ahead of today (UTC) or more than 366 days back (invalid_field)",
             ),
         },
         "/api/sync/status": {
@@ -131,6 +154,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 (200, {"oneOf": [s.USER_STATUS, s.QUEUE_STATS]}),
                 params=sync.STATUS_PARAMS,
                 errors=(404,),
+                rule="userId is given without provider (missing_parameter)",
             ),
         },
         "/api/sync/jobs": {
@@ -168,11 +192,17 @@ def paths() -> dict[str, dict[str, Any]]:
             ),
         },
         "/api/dead-letters": {
-            "get": op("List dead letters", (200, DEAD_LETTER_PAGE), params=deadletters.LIST_PARAMS),
+            "get": op(
+                "List dead letters",
+                (200, DEAD_LETTER_PAGE),
+                params=deadletters.LIST_PARAMS,
+                rule="cursor is not a nextCursor this api returned (invalid_parameter)",
+            ),
             "delete": op(
                 "Purge dead letters by filter",
                 (200, s.obj({"purged": s.INT})),
                 params=deadletters.PURGE_PARAMS,
+                rule="no filter is given: one of provider, category, userId, replayedOnly=true or all=true is required (missing_filter)",
             ),
         },
         "/api/dead-letters/replay": {
@@ -199,6 +229,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 path={"user_id": {"schema": s.ID}},
                 params=activities.PARAMS,
                 errors=(404,),
+                rule="from..to spans more than 366 days, or from is after to (invalid_parameter)",
             ),
         },
         "/healthz": {"get": op("The process is up", (200, s.obj({"status": {"type": "string"}})))},

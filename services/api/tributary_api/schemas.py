@@ -90,6 +90,8 @@ REPLAY = obj(
     },
     [],
     additionalProperties=False,
+    anyOf=[{"required": ["ids"]}, {"required": ["filter"]}],
+    **{"x-message": "give ids or a filter"},
 )
 PROCESS_QUEUE = obj(
     {"limit": {"type": "integer", "minimum": 1, "maximum": 50}}, [], additionalProperties=False

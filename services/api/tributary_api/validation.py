@@ -55,12 +55,17 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _check_type(value: Any, expected: str, where: str) -> None:
+def _check_type(value: Any, expected: str, where: str) -> Any:
+    """``value`` if it has the JSON type ``expected`` (an integral float such as ``3.0`` is
+    a JSON-Schema integer, returned as `int`); else a 400."""
+    if expected == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
     ok = isinstance(value, _TYPES[expected])
     if expected in ("integer", "number") and isinstance(value, bool):
         ok = False
     if not ok:
         raise ApiError(400, "invalid_field", f"{where} must be of type {expected}", field=where)
+    return value
 
 
 def _check_string(value: str, schema: Mapping[str, Any], where: str) -> None:
@@ -108,6 +113,11 @@ def _check_object(value: dict[str, Any], schema: Mapping[str, Any], where: str) 
         value[name] = validate(item, properties[name], field)
     if len(value) < schema.get("minProperties", 0):
         raise ApiError(400, "invalid_body", f"{where or 'body'} must not be empty", field=where)
+    alternatives = schema.get("anyOf")
+    if alternatives and not any(set(a.get("required", ())) <= set(value) for a in alternatives):
+        # Our schemas use anyOf only as "one of these fields is required" (x-message says how).
+        message = schema.get("x-message") or f"{where or 'body'} matches none of anyOf"
+        raise ApiError(400, "missing_field", message, field=where or None)
 
 
 def validate(value: Any, schema: Mapping[str, Any], where: str = "") -> Any:
@@ -118,7 +128,7 @@ def validate(value: Any, schema: Mapping[str, Any], where: str = "") -> Any:
             return value
         types = next(t for t in types if t != "null")
     if types is not None:
-        _check_type(value, types, where or "body")
+        value = _check_type(value, types, where or "body")
     if "enum" in schema and value not in schema["enum"]:
         allowed = ", ".join(map(str, schema["enum"]))
         raise ApiError(400, "invalid_field", f"{where} must be one of: {allowed}", field=where)

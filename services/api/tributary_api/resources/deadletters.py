@@ -26,7 +26,8 @@ FILTER_PARAMS: dict[str, dict[str, Any]] = {
 LIST_PARAMS: dict[str, dict[str, Any]] = {
     **FILTER_PARAMS,
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-    "cursor": {"schema": {"type": "string", "maxLength": 200}},
+    #: Opaque: unpadded base64url of "<created_at ISO>|<letter id>", as `nextCursor` gives.
+    "cursor": {"schema": {"type": "string", "maxLength": 200, "pattern": "^[A-Za-z0-9_-]+$"}},
     "includeReplayed": {"schema": {"type": "boolean"}},
 }
 PURGE_PARAMS: dict[str, dict[str, Any]] = {
@@ -116,8 +117,6 @@ class DeadLetterReplay:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         query(req, {})
         body = read_json(req, schemas.REPLAY, self.deps.settings.max_body_bytes)
-        if "ids" not in body and "filter" not in body:
-            raise ApiError(400, "missing_field", "give ids or a filter", field="ids")
         ids = [uuid.UUID(i) for i in body["ids"]] if "ids" in body else None
         limit = body.get("limit", len(ids) if ids else 100)
         replayed, failed = replay_dead_letters(
