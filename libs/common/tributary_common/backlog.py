@@ -53,12 +53,25 @@ def desired_replicas(backlog: int, capacity_per_pod: int) -> int:
     return -(-max(backlog, 0) // capacity_per_pod)
 
 
-def read(client: redis.Redis, namespace: str, *, now_ms: int, heartbeat_timeout_ms: int) -> Backlog:
-    """Read the backlog of every band; raises `redis.RedisError` when Redis is down."""
+def read(
+    client: redis.Redis,
+    namespace: str,
+    *,
+    now_ms: int,
+    heartbeat_timeout_ms: int,
+    heartbeat_now_ms: int | None = None,
+) -> Backlog:
+    """Read the backlog of every band; raises `redis.RedisError` when Redis is down.
+
+    ``now_ms`` decides what is due: pass the Redis server's clock (`Dispatcher.server_time`),
+    which scores the delayed sets. Dramatiq scores heartbeats with each worker host's clock,
+    so liveness compares with ``heartbeat_now_ms`` (this host's clock; default ``now_ms``).
+    """
     heartbeats_key = f"{namespace}:__heartbeats__"
+    beat_now = now_ms if heartbeat_now_ms is None else heartbeat_now_ms
     beats: list[tuple[bytes, float]] = client.zrange(heartbeats_key, 0, -1, withscores=True)  # type: ignore[assignment]
     workers = [worker.decode() if isinstance(worker, bytes) else str(worker) for worker, _ in beats]
-    live = sum(1 for _, score in beats if score >= now_ms - heartbeat_timeout_ms)
+    live = sum(1 for _, score in beats if score >= beat_now - heartbeat_timeout_ms)
     pipe = client.pipeline(transaction=False)
     for band in bands.BANDS:
         pipe.llen(f"{namespace}:{band.queue}")

@@ -152,8 +152,9 @@ class LedgerCollector(Collector):
         signal = backlog.read(
             self.dispatcher.client,
             self.dispatcher.namespace,
-            now_ms=int(self.clock() * 1000),
+            now_ms=int(self.dispatcher.server_time() * 1000),
             heartbeat_timeout_ms=self.heartbeat_timeout_ms,
+            heartbeat_now_ms=int(self.clock() * 1000),
         )
         autoscaling = family(metrics.AUTOSCALING_BACKLOG)
         for queue, states in signal.by_queue.items():
