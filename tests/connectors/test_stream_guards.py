@@ -9,6 +9,8 @@ import pytest
 from tributary_common.connectors import ProviderConfig
 from tributary_worker.providers import REGISTRY
 
+from tests.connectors.test_github import day_on_later_page as github_later_day
+from tests.connectors.test_youtube import day_on_later_page as youtube_later_day
 from tests.support.harness import build_harness
 from tests.support.simulator import SimAdmin
 from tools.localstack.run import DEMO_ACCOUNTS
@@ -53,3 +55,29 @@ def test_too_much_data_halves_the_page_size_and_goes_on(sim: SimAdmin, provider:
     for (size, fault), (next_size, _) in pairwise(asked):
         if fault == "too_much_data":
             assert next_size == size // 2, asked
+
+
+#: Providers with a day whose pass spans pages (so a next cursor exists to repeat), and
+#: the requests that page.
+MULTI_PAGE = {
+    "github": (github_later_day, "/events"),
+    "youtube": (youtube_later_day, "/playlistItems"),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(MULTI_PAGE))
+def test_a_repeated_page_token_ends_the_pass(sim: SimAdmin, provider: str) -> None:
+    # Given a provider that keeps answering with the same next-page token
+    later_day, paging_path = MULTI_PAGE[provider]
+    account = DEMO_ACCOUNTS[provider]
+    sim.fault(provider, "repeat_cursor", count=None, pathContains=paging_path)
+    harness = build_harness(_connector(provider), provider, sim.base_url(provider), account)
+    ctx = harness.context(later_day(account, sim.today))
+
+    # When the connector syncs
+    harness.connector.sync(ctx)
+
+    # Then it asked for the repeated page once and ended the pass there (the old loops
+    # paged on to the event cap, or forever)
+    pages = [r for r in sim.requests(provider) if paging_path in r["path"]]
+    assert len(pages) == 2, [r["query"] for r in pages]

@@ -9,6 +9,7 @@ from typing import Any
 
 from .faults import BAD_TEXT, BAD_TEXT_FIELD, BAD_TEXT_KEY, RENDERED_KINDS, Fault
 from .messages import NotFoundRoute, SimRequest, SimResponse
+from .paging import repeat_cursor
 from .providers import Provider, ProviderContext
 from .requestlog import LoggedRequest, redact
 from .state import SimulatorState
@@ -69,6 +70,8 @@ def dispatch(state: SimulatorState, provider: Provider, request: SimRequest) -> 
         response = SimResponse(200, b'{"data": [{"id": "1", ', _json_type())
     if fault is not None and fault.kind == "bad_text":
         response = with_bad_text(response)
+    if fault is not None and fault.kind == "repeat_cursor":
+        repeat_cursor(provider.name, fault, response)
     return _finish(provider, request, ctx, response, entry, delay=delay)
 
 

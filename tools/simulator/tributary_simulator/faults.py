@@ -30,7 +30,7 @@ TRANSPORT_KINDS = frozenset({"slow", "timeout", "reset", "truncated", "malformed
 #: Faults that alter a normal answer's JSON body: ``bad_text`` adds, to every object with
 #: an ``id``, a field `BAD_TEXT_FIELD` (and a key) holding NUL and a lone surrogate, as JSON
 #: escapes (``\u0000``, ``\ud800``), the text PostgreSQL refuses.
-BODY_KINDS = frozenset({"bad_text"})
+BODY_KINDS = frozenset({"bad_text", "repeat_cursor"})
 FAULT_KINDS = RENDERED_KINDS | TRANSPORT_KINDS | BODY_KINDS
 BAD_TEXT_FIELD = "simulatorBadText"
 BAD_TEXT = "nul\x00 lone\ud800 low\udfff end"
@@ -62,6 +62,8 @@ class Fault:
     wait_format: str = "seconds"
     #: ``too_much_data`` fires only on requests asking for more items per page than this.
     page_size_above: int = 25
+    #: ``repeat_cursor``: the next cursor every later matching answer repeats.
+    sticky_cursor: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
