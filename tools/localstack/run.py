@@ -4,19 +4,31 @@ Redis and PostgreSQL come from `services.ensure()` (private ones when none is ru
 then: migrations, the provider simulator, the api (gunicorn), the worker (2 processes),
 the scheduler loop, one demo connection per provider with a manual sync each, and a
 line per job state change.
+
+Every way of ending it stops everything it started: Ctrl-C (SIGINT), SIGTERM (`timeout`),
+SIGHUP (a closed terminal) and a closed output pipe (`make run | head`); a second
+`make run` on the same `.run/` refuses (exit 1) before touching the first one's files.
+``TRIBUTARY_RUN_DIR`` moves `.run/` (tests run it beside a developer's own).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
+import select
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
+from typing import IO
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
@@ -45,16 +57,102 @@ def _port(preferred: int) -> int:
             return int(s.getsockname()[1])
 
 
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGHUP, or when nobody reads the output."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
 def _say(text: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
+    try:
+        print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
+    except (BrokenPipeError, ValueError):
+        # The reader went away (`make run | head`, tee killed by Ctrl-C): stop quietly.
+        _silence()
+        raise Stop("output closed") from None
+
+
+def _silence() -> None:
+    """Send further output nowhere, so the shutdown never fails on a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, sys.stderr.fileno())
+
+
+def _reader_gone() -> bool:
+    """True when stdout is a pipe whose reading end has been closed."""
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def _hidden(url: str) -> str:
+    """``url`` without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _lock(run_dir: Path) -> IO[str] | None:
+    """Hold `.run/run.lock` for this process's life; None when another run holds it."""
+    handle = open(run_dir / "run.lock", "a+")  # noqa: SIM115 (held until exit)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        other = handle.read().strip() or "?"
+        handle.close()
+        print(
+            f"make run: another make run (pid {other}) is using {run_dir}; stop it first",
+            file=sys.stderr,
+        )
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 def main() -> int:
-    run_dir = ROOT / ".run"
-    found = services.ensure(run_dir)
-    database_url = os.environ.get("DATABASE_URL") or services.create_database(
-        found.postgres_admin_url, "tributary"
-    )
+    run_dir = Path(os.environ.get("TRIBUTARY_RUN_DIR") or ROOT / ".run").resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(run_dir)
+    if lock is None:
+        return 1
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
+    try:
+        return _run(run_dir)
+    except (KeyboardInterrupt, Stop):
+        return 0
+    finally:
+        lock.close()
+
+
+def _run(run_dir: Path) -> int:
+    try:
+        found = services.ensure(run_dir)
+        database_url = os.environ.get("DATABASE_URL") or services.create_database(
+            found.postgres_admin_url, "tributary"
+        )
+        with psycopg.connect(database_url, connect_timeout=5):
+            pass
+    except (psycopg.Error, RuntimeError) as exc:
+        tried = os.environ.get("DATABASE_URL") or "the local or a private PostgreSQL"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"make run: cannot use {_hidden(tried)}: {reason}", file=sys.stderr)
+        return 2
     sim_port, api_port = _port(8900), _port(8000)
     env = {
         **os.environ,
@@ -111,15 +209,24 @@ def main() -> int:
     try:
         wait_ready(f"http://127.0.0.1:{api_port}/healthz")
         _say(f"api http://127.0.0.1:{api_port}  (Authorization: Bearer {env['API_TOKEN']})")
+        _say(f"cron secret (Authorization: Bearer for /api/cron/*): {env['CRON_SECRET']}")
+        _say(
+            f"console http://127.0.0.1:{api_port}/console/  (sign in with the API token: "
+            f"{env['API_TOKEN']})"
+        )
         _say(
             f"metrics: api http://127.0.0.1:{api_port}/metrics, worker http://127.0.0.1:9191/metrics"
         )
         _seed(env, api_port)
         _watch(database_url, procs)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stop):
         pass
     finally:
-        _say("stopping…")
+        # Nothing may interrupt the shutdown: a second Ctrl-C or TERM is ignored meanwhile.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        with contextlib.suppress(Stop):
+            _say("stopping…")
         for proc in procs:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGTERM)  # the leader relays it
@@ -160,6 +267,9 @@ def _watch(database_url: str, procs: list[subprocess.Popen[bytes]]) -> None:
     seen: dict[str, str] = {}
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         while all(p.poll() is None for p in procs):
+            if _reader_gone():
+                _silence()
+                raise Stop("output closed")
             rows = conn.execute(
                 "SELECT id, platform, trigger, status, records_synced, error_category FROM sync_jobs"
                 " WHERE updated_at > now() - interval '10 minutes' ORDER BY updated_at"
