@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from tributary_common.connectors import ProviderConfig
+from tributary_common.errors import ShutdownRequested
 from tributary_worker.providers import REGISTRY
 
 from tests.connectors.test_github import day_on_later_page as github_later_day
@@ -81,3 +82,29 @@ def test_a_repeated_page_token_ends_the_pass(sim: SimAdmin, provider: str) -> No
     # paged on to the event cap, or forever)
     pages = [r for r in sim.requests(provider) if paging_path in r["path"]]
     assert len(pages) == 2, [r["query"] for r in pages]
+
+
+@pytest.mark.parametrize("provider", sorted(MULTI_PAGE))
+def test_a_refused_saved_page_token_restarts_the_pass_once(sim: SimAdmin, provider: str) -> None:
+    # Given a pass stopped after page 1 (its next page token saved), and a provider that
+    # then refuses that token once (YouTube: 400 invalidPageToken; GitHub: 422)
+    later_day, paging_path = MULTI_PAGE[provider]
+    account = DEMO_ACCOUNTS[provider]
+    harness = build_harness(_connector(provider), provider, sim.base_url(provider), account)
+    day = later_day(account, sim.today)
+    stopped = harness.context(day, stop_after_pages=1)
+    with pytest.raises(ShutdownRequested):
+        harness.connector.sync(stopped)
+    sim.fault(provider, "bad_request", count=1, pathContains=paging_path)
+
+    # When the next job resumes from the saved cursor
+    resumed = harness.context(day)
+    resumed.cursors = stopped.cursors
+    harness.connector.sync(resumed)
+
+    # Then the pass started over from page 1 and completed, with the whole day
+    assert [r["fault"] for r in sim.requests(provider)].count("bad_request") == 1
+    complete = harness.context(day)
+    harness.connector.sync(complete)
+    assert resumed.activity[day] == complete.activity[day]
+    assert resumed.records.keys() == complete.records.keys()
