@@ -130,6 +130,7 @@ TRIBUTARY_RETENTION_DAYS: {{ int64 $c.retentionDays | quote }}
 {{- if hasKey $c "deadLetterRetentionDays" }}
 TRIBUTARY_DEAD_LETTER_RETENTION_DAYS: {{ int64 $c.deadLetterRetentionDays | quote }}
 {{- end }}
+TRIBUTARY_THROTTLE_HORIZON_SECONDS: {{ $c.throttleHorizonSeconds | toString | quote }}
 TRIBUTARY_RECONCILE_GRACE_SECONDS: {{ $c.reconcileGraceSeconds | toString | quote }}
 TRIBUTARY_SYNC_INTERVAL_MINUTES: {{ int64 $c.syncIntervalMinutes | quote }}
 TRIBUTARY_MAX_BODY_BYTES: {{ int64 $c.maxBodyBytes | quote }}
