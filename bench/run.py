@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("pipeline", "io", "ratelimit", "api", "metrics")
+BENCHES = ("pipeline", "io", "ratelimit", "api", "metrics", "backlog")
 
 
 def machine() -> str:

@@ -143,3 +143,62 @@ def test_low_success_rate_is_unhealthy_for_the_cli_too(
     assert hourly["healthy"] is False and "successRate" in hourly["failed"], hourly
     assert code == 1 and "successRate" in cli["failed"], cli
     assert cli["checks"]["successRate"] == hourly["checks"]["successRate"]
+
+
+# Kept counts -----------------------------------------------------------------------------
+
+
+def _counted(stack: Stack) -> dict[str, int]:
+    rows = stack.query("SELECT status, sum(n)::int AS n FROM job_counts GROUP BY status")
+    return {r["status"]: r["n"] for r in rows if r["n"]}
+
+
+def _scanned(stack: Stack) -> dict[str, int]:
+    rows = stack.query("SELECT status, count(*)::int AS n FROM sync_jobs GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+def test_kept_counts_and_positions_agree_with_the_ledger(
+    stack: Stack, sim: SimAdmin, api: Api
+) -> None:
+    # Jobs that complete, fail, retry, get raised to manual and wait deferred, with workers
+    sim.fault("github", "server_error", account="count-flaky", count=1)
+    sim.fault("github", "bad_request", account="count-bad", count=1)
+    for account in ("count-flaky", "count-bad", "count-ok-1", "count-ok-2"):
+        stack.enqueue(stack.connect("github", account)["id"], sim.today)
+    stack.start_workers(processes=1, threads=2)
+    stack.wait_for(
+        lambda: _scanned(stack).get("pending", 0) + _scanned(stack).get("processing", 0) == 0,
+        60,
+        "every job finished",
+    )
+    stack.stop_workers()
+    _deferred_jobs(stack, sim, 3, "github", "scheduled")
+    waiting = [stack.connect("github", f"count-wait-{i}") for i in range(6)]
+    for c in waiting:
+        stack.enqueue(c["id"], sim.today, trigger="scheduled", send=False)
+    stack.enqueue(waiting[4]["id"], sim.today, trigger="manual", send=False)  # raised
+
+    assert _counted(stack) == _scanned(stack)
+    # Each waiting job's position is the brute-force count of due jobs ahead of it
+    for c in waiting:
+        job = stack.query("SELECT * FROM sync_jobs WHERE connection_id = %s", c["id"])[0]
+        expected = stack.query(
+            "SELECT count(*)::int AS n FROM sync_jobs WHERE status = 'pending'"
+            " AND (priority, seq) < (%s, %s) AND (not_before IS NULL OR not_before <= now())",
+            job["priority"],
+            job["seq"],
+        )[0]["n"]
+        queue = api.get(
+            "/api/sync/status", params={"userId": c["user_id"], "provider": "github"}
+        ).json["queue"]
+        assert queue["queuePosition"] == expected, (c["user_id"], queue)
+
+    # Cleanup deletes old finished jobs and folds the counts' shards: still equal
+    stack.query(
+        "UPDATE sync_jobs SET completed_at = now() - interval '40 days'"
+        " WHERE status = 'completed' RETURNING id"
+    )
+    assert stack.scheduler("cleanup").returncode == 0
+    assert _counted(stack) == _scanned(stack)
+    assert stack.query("SELECT count(*)::int AS n FROM job_counts WHERE shard <> 0")[0]["n"] == 0

@@ -217,7 +217,11 @@ def cleanup(
     """Delete dead letters older than their retention, then completed and failed jobs older
     than theirs, except jobs an unreplayed dead letter points at; return how many jobs."""
     _delete_batches(pool, "cleanup_dead_letters", dead_letter_retention_days, batch)
-    return _delete_batches(pool, "cleanup", retention_days, batch)
+    deleted = _delete_batches(pool, "cleanup", retention_days, batch)
+    with transaction(pool) as conn:
+        conn.execute(Q["compact_job_counts"])
+        conn.execute(Q["drop_zero_job_counts"])
+    return deleted
 
 
 def _delete_batches(pool: ConnectionPool, query: str, days: float, batch: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool
 
 from .. import bands
@@ -16,16 +18,18 @@ Q = queries("stats")
 
 
 def queue_position(pool: ConnectionPool, job: dict[str, Any]) -> int | None:
-    """Jobs that will start before ``job``: pending, due now, same band or higher, older
-    (None unless it is pending). A deferred job does not count; its own wait is `due_at`."""
+    """Jobs that will start before ``job``: pending, due now, same band or higher, enqueued
+    earlier (None unless it is pending). A deferred job does not count; its own wait is
+    `due_at`. Bounded at any backlog (kept counts plus one bucket of at most 4,096 jobs)."""
     if job["status"] != "pending":
         return None
     with statement(pool) as conn:
-        row = conn.execute(
-            Q["queue_position"],
-            {"priority": job["priority"], "created_at": job["created_at"], "id": job["id"]},
-        ).fetchone()
-    return int(row["ahead"]) if row else 0
+        return _position(conn, job["priority"], job["seq"])
+
+
+def _position(conn: psycopg.Connection[DictRow], priority: int, seq: int) -> int:
+    row = conn.execute(Q["queue_position"], {"priority": priority, "seq": seq}).fetchone()
+    return max(int(row["ahead"]), 0) if row else 0
 
 
 def due_at(job: dict[str, Any]) -> datetime | None:
@@ -45,6 +49,14 @@ def user_status(
         row = conn.execute(Q["user_status"], params).fetchone()
         if row is None:
             return None, []
+        status = row["job_status"]
+        row["queue_position"] = (
+            _position(conn, row["priority"], row["seq"])
+            if status == "pending"
+            else 0
+            if status == "processing"
+            else None
+        )
         syncs = conn.execute(Q["recent_syncs"], params).fetchall()
     return row, syncs
 
@@ -62,7 +74,9 @@ def queue_stats(pool: ConnectionPool) -> dict[str, Any]:
     with transaction(pool) as conn:
         by_status = conn.execute(Q["jobs_by_status"]).fetchall()
         by_band = conn.execute(Q["pending_by_band"]).fetchall()
-        oldest = conn.execute(Q["oldest_due_pending"]).fetchone()
+        oldest = conn.execute(
+            Q["oldest_due_pending"], {"priorities": [b.priority for b in bands.BANDS]}
+        ).fetchone()
         dead = conn.execute(Q["dead_letter_counts"]).fetchall()
     statuses = {s: 0 for s in ("pending", "processing", "completed", "failed", "held")}
     statuses.update({r["status"]: int(r["n"]) for r in by_status})

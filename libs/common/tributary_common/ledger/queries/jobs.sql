@@ -258,3 +258,19 @@ SET status = 'held', records_synced = records_synced + %(records)s, message_id =
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING *
+
+-- name: compact_job_counts
+-- Fold the writers' shards of job_counts into shard 0 and drop the rows that are zero, so
+-- the counts stay a few rows per bucket (cleanup runs it).
+WITH moved AS (
+    DELETE FROM job_counts WHERE shard <> 0
+    RETURNING status, priority, bucket, n
+), summed AS (
+    SELECT status, priority, bucket, sum(n) AS n FROM moved GROUP BY 1, 2, 3
+)
+INSERT INTO job_counts AS c (status, priority, bucket, shard, n)
+SELECT status, priority, bucket, 0, n FROM summed WHERE n <> 0 ORDER BY 1, 2, 3
+ON CONFLICT (status, priority, bucket, shard) DO UPDATE SET n = c.n + excluded.n
+
+-- name: drop_zero_job_counts
+DELETE FROM job_counts WHERE n = 0

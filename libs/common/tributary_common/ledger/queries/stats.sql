@@ -1,40 +1,42 @@
 -- name: queue_position
 -- Jobs that really start before this one: pending and due now (a deferred job whose
 -- not_before is still ahead does not stand in front), in the same band or a higher one,
--- older. A row comparison on the partial index sync_jobs_queue_order (priority, created_at, id).
-SELECT count(*) AS ahead FROM sync_jobs
-WHERE status = 'pending'
-  AND (priority, created_at, id) < (%(priority)s, %(created_at)s, %(id)s)
-  AND (not_before IS NULL OR not_before <= now())
+-- enqueued earlier (seq). Bounded at any backlog: the kept counts of the buckets before
+-- this job's (job_counts), plus at most 4,096 index entries of its own bucket
+-- (sync_jobs_pending_seq), minus the deferred jobs among them (sync_jobs_pending_not_before).
+SELECT (SELECT coalesce(sum(n), 0) FROM job_counts
+        WHERE status = 'pending'
+          AND (priority < %(priority)s OR (priority = %(priority)s AND bucket < %(seq)s >> 12)))
+     + (SELECT count(*) FROM sync_jobs
+        WHERE status = 'pending' AND priority = %(priority)s
+          AND seq >= (%(seq)s >> 12) << 12 AND seq < %(seq)s)
+     - (SELECT count(*) FROM sync_jobs
+        WHERE status = 'pending' AND not_before IS NOT NULL AND not_before > now()
+          AND (priority, seq) < (%(priority)s, %(seq)s)) AS ahead
 
 -- name: user_status
--- One round trip: the connection, and its active job with its position.
+-- The connection and its active job (its position: queue_position).
 WITH conn AS (
     SELECT id, status, last_synced_at FROM connections
     WHERE user_id = %(user_id)s AND provider = %(provider)s
     ORDER BY (status = 'active') DESC, created_at
     LIMIT 1
 ), active AS (
-    SELECT j.id, j.status, j.priority, j.created_at, j.not_before FROM sync_jobs j, conn
+    SELECT j.id, j.status, j.priority, j.created_at, j.not_before, j.seq FROM sync_jobs j, conn
     WHERE j.connection_id = conn.id AND j.status IN ('pending', 'processing', 'held')
     ORDER BY j.priority, j.created_at, j.id
     LIMIT 1
 )
 SELECT conn.id AS connection_id, conn.status AS connection_status, conn.last_synced_at,
-       active.id AS job_id, active.status AS job_status,
-       CASE WHEN active.not_before > now() THEN active.not_before END AS due_at,
-       CASE WHEN active.status = 'pending' THEN (
-           SELECT count(*) FROM sync_jobs p
-           WHERE p.status = 'pending'
-             AND (p.priority, p.created_at, p.id) < (active.priority, active.created_at, active.id)
-             AND (p.not_before IS NULL OR p.not_before <= now())
-       ) WHEN active.status = 'processing' THEN 0 END AS queue_position
+       active.id AS job_id, active.status AS job_status, active.priority, active.seq,
+       CASE WHEN active.not_before > now() THEN active.not_before END AS due_at
 FROM conn LEFT JOIN active ON true
 
 -- name: queue_totals
--- Counts over the partial indexes: O(pending jobs), so the api caches the answer briefly.
-SELECT (SELECT count(*) FROM sync_jobs WHERE status = 'pending') AS waiting,
-       (SELECT count(*) FROM sync_jobs WHERE status = 'processing') AS processing
+-- The kept counts (job_counts), however long the queue.
+SELECT coalesce(sum(n) FILTER (WHERE status = 'pending'), 0) AS waiting,
+       coalesce(sum(n) FILTER (WHERE status = 'processing'), 0) AS processing
+FROM job_counts WHERE status IN ('pending', 'processing')
 
 -- name: recent_syncs
 SELECT id, status, trigger, sync_date, created_at, started_at, completed_at, records_synced,
@@ -45,18 +47,35 @@ ORDER BY created_at DESC
 LIMIT %(limit)s
 
 -- name: jobs_by_status
-SELECT status, count(*) AS n FROM sync_jobs GROUP BY status
+-- The kept counts (job_counts), not a scan of every job.
+SELECT status, sum(n) AS n FROM job_counts GROUP BY status
 
 -- name: pending_by_band
-SELECT priority, count(*) AS n,
-       count(*) FILTER (WHERE not_before > now()) AS delayed,
-       extract(epoch FROM now() - min(created_at)) AS oldest_seconds
-FROM sync_jobs WHERE status = 'pending'
-GROUP BY priority
+-- Kept counts per band; delayed ones over the not_before index; the oldest per band is
+-- the first entry of sync_jobs_queue_order.
+SELECT c.priority, c.n,
+       (SELECT count(*) FROM sync_jobs d
+        WHERE d.status = 'pending' AND d.not_before IS NOT NULL AND d.not_before > now()
+          AND d.priority = c.priority) AS delayed,
+       extract(epoch FROM now() - (SELECT o.created_at FROM sync_jobs o
+                                   WHERE o.status = 'pending' AND o.priority = c.priority
+                                   ORDER BY o.priority, o.created_at, o.id
+                                   LIMIT 1)) AS oldest_seconds
+FROM (SELECT priority, sum(n) AS n FROM job_counts WHERE status = 'pending'
+      GROUP BY priority HAVING sum(n) > 0) c
 
 -- name: oldest_due_pending
-SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age
-FROM sync_jobs WHERE status = 'pending' AND (not_before IS NULL OR not_before <= now())
+-- Age of the oldest due pending job: per band, the first entries of sync_jobs_queue_order
+-- that are due (deferred ones are skipped; few).
+SELECT coalesce(extract(epoch FROM now() - min(o.created_at)), 0) AS age
+FROM unnest(%(priorities)s::smallint[]) AS b(priority)
+LEFT JOIN LATERAL (
+    SELECT created_at FROM sync_jobs
+    WHERE status = 'pending' AND priority = b.priority
+      AND (not_before IS NULL OR not_before <= now())
+    ORDER BY priority, created_at, id
+    LIMIT 1
+) o ON true
 
 -- name: dead_letter_counts
 SELECT platform, category, count(*) AS n FROM dead_letters
@@ -64,11 +83,14 @@ WHERE replayed_at IS NULL
 GROUP BY platform, category
 
 -- name: syncs_24h
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       count(*) FILTER (WHERE status = 'completed') AS completed
-FROM sync_jobs
-WHERE status IN ('completed', 'failed') AND completed_at > now() - interval '24 hours'
+-- Jobs finished in the last 24 h, to the hour (the kept counts of the 25 hourly buckets
+-- that overlap the window), however many finished.
+SELECT coalesce(sum(n), 0) AS total,
+       coalesce(sum(n) FILTER (WHERE status = 'failed'), 0) AS failed,
+       coalesce(sum(n) FILTER (WHERE status = 'completed'), 0) AS completed
+FROM job_counts
+WHERE status IN ('completed', 'failed')
+  AND bucket >= floor(extract(epoch FROM now() - interval '24 hours') / 3600)::bigint
 
 -- name: connection_totals
 SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FROM connections
