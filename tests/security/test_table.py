@@ -12,7 +12,7 @@ from tributary_api import console
 from tests.api.conftest import API_TOKEN, Api, Live
 from tests.support.console import sign_in
 
-from .table import cases, closed, opening, protected
+from .table import HTTP_METHODS, cases, closed, opening, protected
 
 # One test per mode over all routes: the per-test database costs more than the requests.
 ROUTES = protected()
@@ -55,7 +55,7 @@ def test_table_over_http(live: Live) -> None:
     session = sign_in(live.url, API_TOKEN).cookies["tributary_session"]
     failures = []
     for template, family, path in ROUTES:
-        for row in cases(template, family, path):
+        for row in cases(template, family, path, HTTP_METHODS):
             status = _send(host, port, row.method, row.path, row.headers)
             if not closed(status):
                 failures.append((row.method, row.path, row.credential, status))
