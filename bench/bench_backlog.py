@@ -97,7 +97,10 @@ async def status_at_rate(host: str, port: int, phase: Phase) -> None:
     async def one(at: float) -> None:
         conn = idle.pop() if idle else Conn(host, port)
         path = f"/api/sync/status?userId=back-u{random.randint(1, BACK_USERS)}&provider=github"
-        status, _ = await conn.request(build("GET", path, f"{host}:{port}"))
+        try:
+            status, _ = await conn.request(build("GET", path, f"{host}:{port}"))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            status, conn = 0, Conn(host, port)  # counted as an error (status 0), not hidden
         phase.latencies_ms.append((time.perf_counter() - at) * 1000)
         phase.statuses[status] = phase.statuses.get(status, 0) + 1
         idle.append(conn)

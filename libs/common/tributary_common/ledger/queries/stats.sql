@@ -12,7 +12,8 @@ SELECT (SELECT coalesce(sum(n), 0) FROM job_counts
           AND seq >= (%(seq)s >> 12) << 12 AND seq < %(seq)s)
      - (SELECT count(*) FROM sync_jobs
         WHERE status = 'pending' AND not_before IS NOT NULL AND not_before > now()
-          AND (priority, seq) < (%(priority)s, %(seq)s)) AS ahead
+          -- "+ 0": walk the few deferred jobs (not_before index), never every job ahead
+          AND (priority + 0, seq + 0) < (%(priority)s, %(seq)s)) AS ahead
 
 -- name: user_status
 -- The connection and its active job (its position: queue_position).
