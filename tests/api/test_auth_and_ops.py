@@ -17,6 +17,8 @@ IDS = {
     "{job_id}": str(uuid.uuid4()),
     "{letter_id}": str(uuid.uuid4()),
     "{user_id}": "u1",
+    "{endpoint_id}": str(uuid.uuid4()),
+    "{delivery_id}": "msg_" + uuid.uuid4().hex,
 }
 
 

@@ -179,6 +179,18 @@ def test_scheduler_cronjobs(rendered) -> None:
     ]
 
 
+def test_websub_renew_cronjob_when_enabled(chart_dir: Path) -> None:
+    objs = chartlib.render(chart_dir, {"scheduler": {"jobs": {"websubRenew": {"enabled": True}}}})
+    (cronjob,) = [
+        c
+        for c in chartlib.by_kind(objs, "CronJob")
+        if c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+        == "websub-renew"
+    ]
+    assert cronjob["spec"]["schedule"] == "23 */6 * * *"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+
+
 def test_migration_runs_as_pre_install_and_pre_upgrade_hook(rendered) -> None:
     objs = rendered["default"]
     job = _workload(objs, "Job", "migration")

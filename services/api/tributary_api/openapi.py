@@ -7,6 +7,7 @@ from typing import Any
 
 import falcon
 
+from . import event_schemas as es
 from . import schemas as s
 from .auth import SECURITY_SCHEMES
 from .resources import activities, connections, deadletters, jobs, sync
@@ -253,6 +254,7 @@ def paths() -> dict[str, dict[str, Any]]:
         "/metrics": {"get": op("Prometheus metrics", (200, None))},
         "/openapi.json": {"get": op("This document", (200, {"type": "object"}))},
         **webhook_paths(),
+        **event_paths(),
     }
 
 
@@ -286,6 +288,58 @@ def webhook_paths() -> dict[str, dict[str, Any]]:
         "/webhooks/youtube": {
             "get": challenge("WebSub verification of intent: echo hub.challenge", 404),
             "post": delivery("WebSub Atom notification (X-Hub-Signature)"),
+        },
+    }
+
+
+def event_paths() -> dict[str, dict[str, Any]]:
+    """Events out: endpoints, their deliveries and replays; provider deliveries received."""
+    endpoint: Params = {"endpoint_id": {"schema": s.UUID}}
+    delivery: Params = {**endpoint, "delivery_id": {"schema": es.DELIVERY_ID}}
+    return {
+        "/api/webhook-endpoints": {
+            "post": op(
+                "Register an endpoint; the signing secret is in this answer only",
+                (201, es.ENDPOINT_CREATED),
+                body=es.ENDPOINT_CREATE,
+            ),
+            "get": op("Registered endpoints", (200, es.ENDPOINT_LIST)),
+        },
+        "/api/webhook-endpoints/{endpoint_id}": {
+            "get": op("An endpoint", (200, es.ENDPOINT), path=endpoint, errors=(404,)),
+            "patch": op(
+                "Change an endpoint (enabled: true re-enables a disabled one)",
+                (200, es.ENDPOINT),
+                path=endpoint,
+                body=es.ENDPOINT_PATCH,
+                errors=(404,),
+            ),
+            "delete": op("Remove an endpoint", (204, None), path=endpoint, errors=(404,)),
+        },
+        "/api/webhook-endpoints/{endpoint_id}/deliveries": {
+            "get": op(
+                "The endpoint's event deliveries, newest first",
+                (200, es.DELIVERY_LIST),
+                path=endpoint,
+                params=es.DELIVERY_QUERY,
+                errors=(404,),
+            )
+        },
+        "/api/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay": {
+            "post": op(
+                "Send a delivery again (same webhook-id), from the start of the schedule",
+                (202, es.DELIVERY),
+                path=delivery,
+                body=EMPTY_BODY,
+                errors=(404,),
+            )
+        },
+        "/api/webhook-deliveries": {
+            "get": op(
+                "Provider webhook deliveries received, newest first",
+                (200, es.INBOUND_LIST),
+                params=es.INBOUND_QUERY,
+            )
         },
     }
 

@@ -25,6 +25,7 @@ from .deps import ApiDeps
 from .observe import MetricsResource, build_registry
 from .openapi import OpenApiResource
 from .resources import activities, connections, cron, deadletters, health, jobs, sync
+from .resources import event_endpoints as events
 from .runner import RunnerHolder
 from .webhooks import resources as webhooks
 
@@ -59,6 +60,15 @@ ROUTES: tuple[Route, ...] = (
         lambda d: MetricsResource(build_registry(d.collectors, d.multiprocess_dir)),
     ),
     Route("/openapi.json", OPEN, lambda d: OpenApiResource(families())),
+    Route("/api/webhook-endpoints", API, events.EndpointCollection),
+    Route("/api/webhook-endpoints/{endpoint_id}", API, events.EndpointItem),
+    Route("/api/webhook-endpoints/{endpoint_id}/deliveries", API, events.EndpointDeliveries),
+    Route(
+        "/api/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay",
+        API,
+        events.DeliveryReplay,
+    ),
+    Route("/api/webhook-deliveries", API, events.InboundDeliveries),
     # Provider webhooks: open to the internet, each POST verified by its HMAC signature
     # and each GET challenge by its verify token or a subscription we asked for.
     Route("/webhooks/github", OPEN, webhooks.GithubWebhook),

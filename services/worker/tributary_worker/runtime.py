@@ -24,6 +24,7 @@ from tributary_common.connectors import ConnectorRegistry
 from tributary_common.db import open_pool
 from tributary_common.dispatch import Dispatcher
 from tributary_common.errors import LedgerUnavailable
+from tributary_common.event_sender import Sender
 from tributary_common.lease import LeaseKeeper
 from tributary_common.logs import event
 from tributary_common.ratelimit import build_limiter
@@ -75,6 +76,8 @@ class Runtime:
     stop: StopSignal
     leases: LeaseKeeper
     promoter: threading.Thread
+    #: Delivers the events outbox (`tributary_common.event_sender`), off the job threads.
+    sender: threading.Thread | None = None
 
 
 _current: Runtime | None = None
@@ -115,7 +118,13 @@ def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
         name="housekeeping",
         daemon=True,
     )
-    return Runtime(pool, client, runner, stop, leases, promoter)
+    sender = threading.Thread(
+        target=Sender(pool, settings.events).loop,
+        args=(stop.is_set, stop.wait),
+        name="event-sender",
+        daemon=True,
+    )
+    return Runtime(pool, client, runner, stop, leases, promoter, sender)
 
 
 def _housekeeping_loop(
@@ -161,6 +170,8 @@ class WorkerRuntime(dramatiq.Middleware):
         global _current
         _current = build(self.settings, self.registry)
         _current.promoter.start()
+        if _current.sender is not None:
+            _current.sender.start()
         event(log, "worker.booted", owner=_current.runner.owner)
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

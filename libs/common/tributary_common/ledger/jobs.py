@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool
 from .. import bands
 from ..db import statement, transaction
 from ..errors import NotFound
-from . import textsafe
+from . import outbox, textsafe
 from .sql import queries
 
 Q = queries("jobs")
@@ -356,10 +356,11 @@ def fail(
         if row is None:
             return None
         _attempt(conn, row, end, max(row["attempts"], 1))
+        letter_id = uuid.uuid4()
         conn.execute(
             Q["insert_dead_letter"],
             {
-                "id": uuid.uuid4(),
+                "id": letter_id,
                 "job_id": row["id"],
                 "user_id": row["user_id"],
                 "platform": row["platform"],
@@ -370,12 +371,14 @@ def fail(
                 "payload": textsafe.jsonb(dead_letter_payload(row)),
             },
         )
-        if needs_reauth:
+        reauth = needs_reauth and bool(
             conn.execute(
                 "UPDATE connections SET status = 'needs_reauth', status_reason = %s,"
-                " updated_at = now() WHERE id = %s AND status = 'active'",
+                " updated_at = now() WHERE id = %s AND status = 'active' RETURNING id",
                 (end.error, row["connection_id"]),
-            )
+            ).fetchall()
+        )
+        outbox.failed_in(conn, row, end.category, end.error, letter_id, reauth=reauth)
         return row
 
 

@@ -120,6 +120,21 @@ WITH done AS (
 ), synced AS (
     UPDATE connections c SET last_synced_at = now(), updated_at = now()
     FROM done WHERE c.id = done.connection_id
+), event AS (
+    -- The sync.completed event for every subscribed endpoint (outbox.sql: insert_event),
+    -- in the same statement as the ending: it exists exactly when the completion does.
+    INSERT INTO webhook_outbox (id, endpoint_id, event_type, payload)
+    SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.id, 'sync.completed',
+           jsonb_build_object(
+               'type', 'sync.completed',
+               'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'data', jsonb_build_object(
+                   'jobId', done.id, 'userId', done.user_id, 'provider', done.platform,
+                   'connectionId', done.connection_id, 'syncDate', done.sync_date,
+                   'trigger', done.trigger, 'recordsSynced', done.records_synced,
+                   'durationMs', done.duration_ms, 'attempts', done.attempts))
+    FROM done, webhook_endpoints e
+    WHERE e.enabled AND 'sync.completed' = ANY(e.event_types)
 )
 SELECT * FROM done
 
