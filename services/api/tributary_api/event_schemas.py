@@ -7,7 +7,10 @@ from tributary_common.ledger.outbox import EVENT_TYPES
 
 from .schemas import INT, NULL_INT, NULL_STR, TIME, UUID, obj
 
-URL = {"type": "string", "minLength": 8, "maxLength": 2000, "pattern": "^https?://[^\\s]+$"}
+#: Endpoint URLs are https (the published contract); with TRIBUTARY_EVENTS_ALLOW_HTTP the
+#: api validates against `DEV_*` twins that also take http (local development, tests).
+URL = {"type": "string", "minLength": 9, "maxLength": 2000, "pattern": "^https://[^\\s]+$"}
+DEV_URL = {**URL, "pattern": "^https?://[^\\s]+$"}
 EVENT_TYPE_LIST = {
     "type": "array",
     "items": {"type": "string", "enum": list(EVENT_TYPES)},
@@ -46,6 +49,14 @@ ENDPOINT = obj(
         "updatedAt": TIME,
     }
 )
+DEV_ENDPOINT_CREATE = {
+    **ENDPOINT_CREATE,
+    "properties": {**ENDPOINT_CREATE["properties"], "url": DEV_URL},
+}
+DEV_ENDPOINT_PATCH = {
+    **ENDPOINT_PATCH,
+    "properties": {**ENDPOINT_PATCH["properties"], "url": DEV_URL},
+}
 #: Only at registration: the signing secret, shown once.
 ENDPOINT_CREATED = obj({**ENDPOINT["properties"], "secret": {"type": "string"}})
 ENDPOINT_LIST = obj({"endpoints": {"type": "array", "items": ENDPOINT}})
