@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -19,6 +20,13 @@ from tributary_common.migrate import migrate
 
 from tests.support.missing import PREFIX, missing
 from tools.localstack import services as localstack
+from tools.localstack.keys import local_encryption_key
+
+# Every process a test starts (api, workers, scheduler) inherits the local key.
+os.environ.setdefault(
+    "TRIBUTARY_ENCRYPTION_KEYS",
+    local_encryption_key(Path(__file__).resolve().parents[1] / ".run"),
+)
 
 
 def _unavailable(what: str, exc: Exception) -> None:

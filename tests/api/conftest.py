@@ -27,6 +27,7 @@ from tributary_common.ratelimit import build_limiter
 from tributary_common.settings import DEFAULT_BASE_URLS, Settings
 from tributary_worker.providers import REGISTRY
 
+from tests.support.keys import local_box, local_keys
 from tests.support.simulator import SimAdmin, sim, simulator_server
 from tools.localstack import services as localstack
 from tools.localstack.processes import API_COMMAND, wait_ready
@@ -77,6 +78,7 @@ class Api:
     def connect(self, user_id: str = "u1", provider: str = "github", **kw: Any) -> dict[str, Any]:
         return connections.create(
             self.pool,
+            box=local_box(),
             user_id=user_id,
             provider=provider,
             account_id=kw.pop("account_id", f"acct{uuid.uuid4().hex[:6]}"),
@@ -99,6 +101,7 @@ def make_settings(database_url: str, redis_url: str, namespace: str, **kw: Any) 
         cron_secret=CRON_SECRET,
         base_urls=kw.pop("base_urls", dict(DEFAULT_BASE_URLS)),
         backoff_base_seconds=0.0,
+        encryption_keys=kw.pop("encryption_keys", local_keys()),
         **kw,
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
+from tests.support.keys import local_box
+
 from .conftest import Api
 
 BODY = {"userId": "u1", "provider": "github", "accountId": "octocat", "accessToken": "tok-123"}
@@ -66,9 +68,9 @@ def test_new_token_clears_needs_reauth(api: Api) -> None:
     # When a new token arrives, the connection is active again
     result = api.patch(path, json={"accessToken": "fresh"})
     assert result.status_code == 200 and result.json["status"] == "active"
-    assert api.sql("SELECT access_token FROM connections WHERE id = %s", row["id"])[0] == {
-        "access_token": "fresh"
-    }
+    stored = api.sql("SELECT access_token FROM connections WHERE id = %s", row["id"])[0]
+    assert stored["access_token"] != "fresh"  # encrypted at rest
+    assert local_box().decrypt(stored["access_token"]) == "fresh"
 
 
 def test_bad_input_is_a_4xx_naming_the_problem(api: Api) -> None:

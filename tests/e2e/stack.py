@@ -23,6 +23,7 @@ from tributary_common.dispatch import Dispatcher
 from tributary_common.ledger import connections, jobs
 from tributary_common.settings import PROVIDERS
 
+from tests.support.keys import local_box
 from tools.localstack.processes import API_COMMAND, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,6 +185,7 @@ class Stack:
     ) -> dict[str, Any]:
         return connections.create(
             self.pool,
+            box=local_box(),
             user_id=kw.pop("user_id", f"user-{uuid.uuid4().hex[:8]}"),
             provider=provider,
             account_id=account or f"acct{uuid.uuid4().hex[:6]}",

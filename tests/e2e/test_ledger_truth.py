@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from tributary_common.credentials.factory import build_credentials
 from tributary_common.dispatch import Dispatcher
 from tributary_common.lease import LeaseKeeper
 from tributary_common.ratelimit import build_limiter
@@ -106,6 +107,9 @@ def _skewed_runner(stack: Stack, skew_seconds: float) -> JobRunner:
         owner=f"skewed-{uuid.uuid4().hex[:6]}",
         stop=StopSignal(5),
         leases=LeaseKeeper(stack.pool, limiter, owner="skewed", lease_seconds=10),
+        credentials=build_credentials(
+            settings, pool=stack.pool, client=stack.redis, limiter=limiter, owner="skewed"
+        ),
         clock=clock,
         rng=random.Random(3),
     )

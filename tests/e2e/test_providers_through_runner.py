@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from tributary_common.credentials.factory import build_credentials
 from tributary_common.lease import LeaseKeeper
 from tributary_common.ratelimit import build_limiter
 from tributary_common.ratelimit.keys import cooldown_key
@@ -38,6 +39,9 @@ def _runner(stack: Stack, policy: RunPolicy | None = None) -> JobRunner:
         owner=f"test-{uuid.uuid4().hex[:6]}",
         stop=StopSignal(5),
         leases=LeaseKeeper(stack.pool, limiter, owner="test", lease_seconds=10),
+        credentials=build_credentials(
+            settings, pool=stack.pool, client=stack.redis, limiter=limiter, owner="test"
+        ),
         rng=random.Random(7),
     )
 

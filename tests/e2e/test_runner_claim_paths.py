@@ -11,6 +11,7 @@ import random
 import uuid
 
 from tributary_common import scheduling
+from tributary_common.credentials.factory import build_credentials
 from tributary_common.lease import LeaseKeeper
 from tributary_common.ratelimit import LimitConfig, RedisLimiter
 from tributary_common.runner import JobRunner, RunPolicy
@@ -35,6 +36,9 @@ def _runner(stack: Stack, limiter: RedisLimiter, policy: RunPolicy | None = None
         owner=f"test-{uuid.uuid4().hex[:6]}",
         stop=StopSignal(5),
         leases=LeaseKeeper(stack.pool, limiter, owner="test", lease_seconds=10),
+        credentials=build_credentials(
+            settings, pool=stack.pool, client=stack.redis, limiter=limiter, owner="test"
+        ),
         rng=random.Random(7),
     )
 

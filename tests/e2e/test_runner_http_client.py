@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from tributary_common.connectors import ConnectorRegistry, ProviderConfig, SyncContext
+from tributary_common.credentials.factory import build_credentials
 from tributary_common.errors import ProviderError
 from tributary_common.lease import LeaseKeeper
 from tributary_common.ratelimit import build_limiter
@@ -97,6 +98,9 @@ def test_jobs_share_a_client_but_not_tokens_or_cookies(
         owner=f"test-{uuid.uuid4().hex[:6]}",
         stop=StopSignal(5),
         leases=LeaseKeeper(stack.pool, limiter, owner="test", lease_seconds=10),
+        credentials=build_credentials(
+            settings, pool=stack.pool, client=stack.redis, limiter=limiter, owner="test"
+        ),
     )
     first = stack.connect("github", "alice", access_token="token-alice")
     second = stack.connect("github", "bob", access_token="token-bob")

@@ -17,12 +17,15 @@ from tributary_common import bands
 from tributary_common.db import statement
 from tributary_common.ledger import connections, deadletters, jobs
 
+from tests.support.keys import local_box
+
 DAY = date(2026, 12, 1)
 
 
 def _connection(pool: ConnectionPool, user: str = "u1") -> dict[str, Any]:
     return connections.create(
         pool,
+        box=local_box(),
         user_id=user,
         provider="github",
         account_id=f"acct-{uuid.uuid4().hex[:6]}",

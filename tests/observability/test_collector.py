@@ -18,6 +18,8 @@ from tributary_common.ledger import connections, jobs, schedule_runs
 from tributary_common.metrics_collector import LedgerCollector
 from tributary_common.ratelimit import MemoryLimiter
 
+from tests.support.keys import local_box
+
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -51,8 +53,12 @@ def test_collector_reports_queues_dead_letters_connections_and_scheduler(
     # Given two GitHub connections, one needing re-auth; a waiting job, a delayed message,
     # a dead letter, a scheduler run and a provider cooldown
     dispatcher = Dispatcher(redis_client, namespace)
-    a = connections.create(pool, user_id="u1", provider="github", account_id="a", access_token="t1")
-    b = connections.create(pool, user_id="u2", provider="github", account_id="b", access_token="t2")
+    a = connections.create(
+        pool, box=local_box(), user_id="u1", provider="github", account_id="a", access_token="t1"
+    )
+    b = connections.create(
+        pool, box=local_box(), user_id="u2", provider="github", account_id="b", access_token="t2"
+    )
     with transaction(pool) as conn:
         conn.execute("UPDATE connections SET status = 'needs_reauth' WHERE id = %s", (b["id"],))
     today = datetime.now(UTC).date()

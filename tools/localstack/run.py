@@ -34,6 +34,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from tools.localstack import services
+from tools.localstack.keys import local_encryption_key
 from tools.localstack.processes import API_COMMAND, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,6 +166,8 @@ def _run(run_dir: Path) -> int:
         "GUNICORN_WORKERS": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics-api"),
         "TRIBUTARY_RECONCILE_GRACE_SECONDS": "10",
+        "TRIBUTARY_ENCRYPTION_KEYS": os.environ.get("TRIBUTARY_ENCRYPTION_KEYS")
+        or local_encryption_key(run_dir),
     }
     for provider in DEMO_ACCOUNTS:
         env.setdefault(

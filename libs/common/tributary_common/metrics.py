@@ -307,3 +307,18 @@ SCRAPE_METRICS: tuple[ScrapeMetric, ...] = (
     COLLECTOR_UP,
     COLLECTOR_DURATION,
 )
+
+
+CREDENTIAL_REFRESHES = Counter(
+    "tributary_credential_refreshes_total",
+    "Credential refresh attempts by outcome: refreshed, rejected (the stored refresh token "
+    "was refused: needs_reauth), unavailable (token endpoint 5xx/timeout/429: deferred), "
+    "superseded (refused, but another process had rotated it), lost_race (compare-and-set "
+    "lost), waited_out (another process's refresh outlasted the wait: deferred).",
+    ["provider", "outcome"],
+)
+
+
+@safely
+def credential_refresh(provider: str, outcome: str) -> None:
+    CREDENTIAL_REFRESHES.labels(provider, outcome).inc()

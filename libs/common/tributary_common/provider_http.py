@@ -42,6 +42,9 @@ class Cooldown:
 ErrorMapper = Callable[[httpx.Response], ProviderError | None]
 FeedbackReader = Callable[[httpx.Response], Cooldown | None]
 ResponseObserver = Callable[[str, int | None], None]
+#: Given a failed response, the headers of a renewed credential (the token had expired and
+#: was refreshed), or None; the request is then sent once more with them.
+Reauthorizer = Callable[[httpx.Response], Mapping[str, str] | None]
 #: Called with (provider, scope, decision) for "allowed" (scope "all": every limit passed)
 #: and "cooldown" (scope "provider" or "account"); the runner records "deferred" itself,
 #: once per job put back.
@@ -74,6 +77,7 @@ class ProviderHttp:
         max_inline_throttle_seconds: float = 3.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        reauthorize: Reauthorizer | None = None,
     ) -> None:
         self.provider = provider
         self.account = account
@@ -92,6 +96,7 @@ class ProviderHttp:
         self.max_inline_throttle_seconds = max_inline_throttle_seconds
         self.clock = clock
         self.sleep = sleep
+        self.reauthorize = reauthorize
         self.requests_sent = 0
 
     def _take(self, cost: int) -> Permit | None:
@@ -111,12 +116,15 @@ class ProviderHttp:
 
         Raises `Deferred` (our limiter refused for longer than the inline wait),
         `Throttled` (the provider said "too many requests"; its scope is now in cooldown)
-        or `ProviderError` (any other failure, classified by the connector).
+        or `ProviderError` (any other failure, classified by the connector). A rejection
+        that `reauthorize` answers with new headers (the token expired and was refreshed)
+        is sent once more with them.
         """
         throttles = 0
+        reauthorized = False
         while True:
             try:
-                return self._send(method, url, cost, kwargs)
+                response, error = self._send(method, url, cost, kwargs)
             except Throttled as throttle:
                 # A short stated wait is slept through once: the thread is back when the
                 # provider's window reopens, not a dispatch round trip later.
@@ -125,14 +133,29 @@ class ProviderHttp:
                     raise
                 throttles += 1
                 self.sleep(max(wait, 0.0))
+                continue
+            if error is not None and self.reauthorize is not None and not reauthorized:
+                reauthorized = True
+                renewed = self.reauthorize(response)
+                if renewed is not None:
+                    self.headers = dict(renewed)
+                    continue
+            if error is not None:
+                raise error
+            return response
 
-    def _send(self, method: str, url: str, cost: int, kwargs: dict[str, Any]) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, cost: int, kwargs: dict[str, Any]
+    ) -> tuple[httpx.Response, ProviderError | None]:
+        """One attempt; an API_ERROR (bad credentials) is returned with the response, so
+        `request` may renew the token and try once more."""
         permit = self._take(cost)
         self.requests_sent += 1
+        options = dict(kwargs)
         try:
             if self.headers:
-                kwargs["headers"] = {**self.headers, **(kwargs.get("headers") or {})}
-            response = self.client.request(method, url, **kwargs)
+                options["headers"] = {**self.headers, **(kwargs.get("headers") or {})}
+            response = self.client.request(method, url, **options)
         except httpx.TimeoutException as exc:
             self.observe(self.provider, None)
             raise ProviderError(
@@ -155,8 +178,9 @@ class ProviderHttp:
         if error is not None:
             if error.category is ErrorCategory.RATE_LIMIT:
                 raise self._throttled(error) from error
-            raise error
-        return response
+            if error.category is not ErrorCategory.API_ERROR:
+                raise error
+        return response, error
 
     def _throttled(self, error: ProviderError) -> Throttled:
         stated = error.retry_at is not None

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -23,7 +24,9 @@ from psycopg_pool import ConnectionPool
 
 from . import bands, metrics
 from .categories import ErrorCategory, backoff_seconds
-from .connectors import ConnectionInfo, ConnectorRegistry, ProviderConfig, SyncRequest
+from .connectors import ConnectorRegistry, ProviderConfig, SyncRequest
+from .credentials.model import Credential
+from .credentials.service import CredentialService
 from .dispatch import Dispatcher
 from .errors import (
     ConnectionPaused,
@@ -39,7 +42,7 @@ from .ledger.connections import to_info
 from .logs import event
 from .provider_http import ProviderHttp
 from .ratelimit.base import RateLimiter
-from .redaction import connection_secrets, guarding, redact
+from .redaction import guarding, redact
 from .settings import Settings
 from .shutdown import StopSignal
 from .sync_context import LedgerSyncContext
@@ -105,6 +108,7 @@ class JobRunner:
         owner: str,
         stop: StopSignal,
         leases: LeaseKeeper,
+        credentials: CredentialService,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -118,6 +122,7 @@ class JobRunner:
         self.owner = owner
         self.stop = stop
         self.leases = leases
+        self.credentials = credentials
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -180,27 +185,39 @@ class JobRunner:
             self.limiter.release_slot(provider, str(job_id))
 
     def _run_connector(self, started: _Started) -> RunResult:
-        job = started.job
-        connection = to_info({**job, "id": job["connection_id"], "provider": job["platform"]})
         # Every text of this run (error messages, log lines, the result) is masked of the
-        # connection's secrets by value: libraries print headers in reprs and errors.
-        with guarding(connection_secrets(connection)):
-            return self._sync(started, connection)
+        # connection's secrets by value (`_sync` adds them as it decrypts or renews them).
+        with ExitStack() as guards:
+            return self._sync(started, guards)
 
-    def _sync(self, started: _Started, connection: ConnectionInfo) -> RunResult:
+    def _sync(self, started: _Started, guards: ExitStack) -> RunResult:
         job = started.job
         provider = job["platform"]
         config = self.provider_configs[provider]
         connector = self.registry.build(provider, config)
-        request = SyncRequest(
-            job_id=job["id"],
-            connection=connection,
-            sync_date=job["sync_date"],
-            trigger=job["trigger"],
-            options=job.get("options") or {},
-        )
         context: LedgerSyncContext | None = None
         try:
+            # Decrypted here, in the process that calls the provider, and nowhere else.
+            row = {**job, "id": job["connection_id"], "provider": provider}
+            held: list[Credential] = [self.credentials.current(row, job["connection_id"])]
+            guards.enter_context(guarding(held[0].secrets()))
+            connection = to_info(row, held[0].access_token)
+
+            def reauthorize(response: httpx.Response) -> dict[str, str] | None:
+                renewed = self.credentials.after_rejection(held[0], response)
+                if renewed is None:
+                    return None
+                held[0] = renewed
+                guards.enter_context(guarding(renewed.secrets()))
+                return connector.default_headers(to_info(row, renewed.access_token))
+
+            request = SyncRequest(
+                job_id=job["id"],
+                connection=connection,
+                sync_date=job["sync_date"],
+                trigger=job["trigger"],
+                options=job.get("options") or {},
+            )
             http = ProviderHttp(
                 provider=provider,
                 account=connection.account_id,
@@ -212,6 +229,7 @@ class JobRunner:
                 observe=metrics.provider_response,
                 max_inline_wait_seconds=self.policy.max_inline_wait_seconds,
                 unstated_wait_seconds=_throttle_wait(connector).unstated(job.get("throttles", 0)),
+                reauthorize=reauthorize,
             )
             context = LedgerSyncContext(self.pool, request, http, stop=self.stop)
             connector.sync(context)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .connectors import ProviderConfig
+from .credentials.apps import OAuthApp, apps_from_env
+from .credentials.box import parse_keys
 from .errors import ConfigError
 
 PROVIDERS: tuple[str, ...] = ("github", "youtube", "x", "instagram", "meta_ads", "google_ads")
@@ -217,6 +219,16 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
     #: Signed events out (`tributary_common.events`).
     events: EventSettings = field(default_factory=lambda: EventSettings())
+    #: Fernet keys (``TRIBUTARY_ENCRYPTION_KEYS``, comma-separated): the first encrypts,
+    #: all decrypt. Every process refuses to start without one (`credentials.box`).
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    #: OAuth apps per provider (client id/secret, token and authorize URLs).
+    oauth_apps: Mapping[str, OAuthApp] = field(default_factory=dict, repr=False)
+    #: Renew short-lived access tokens this long before they expire.
+    refresh_margin_seconds: float = 300.0
+    #: Lifetime of the per-connection refresh lock (a holder killed frees it this late);
+    #: also how long another job waits for that refresh before deferring.
+    refresh_lock_seconds: float = 15.0
 
     def worker_pool_size(self) -> int:
         """PostgreSQL connections of one worker process (see ``worker_db_connections``)."""
@@ -301,4 +313,8 @@ class Settings:
             connectors_module=env.get("TRIBUTARY_CONNECTORS_MODULE") or cls.connectors_module,
             webhooks=webhook_settings_from_env(env),
             events=event_settings_from_env(env),
+            encryption_keys=parse_keys(env.get("TRIBUTARY_ENCRYPTION_KEYS", "")),
+            oauth_apps=apps_from_env(env, PROVIDERS),
+            refresh_margin_seconds=_float(env, "TRIBUTARY_REFRESH_MARGIN_SECONDS", 300.0, 0.0),
+            refresh_lock_seconds=_float(env, "TRIBUTARY_REFRESH_LOCK_SECONDS", 15.0, 1.0),
         )

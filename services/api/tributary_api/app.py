@@ -12,6 +12,8 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from tributary_common import redaction
 from tributary_common.connectors import load_registry
+from tributary_common.credentials.box import SecretBox
+from tributary_common.credentials.factory import app_secrets
 from tributary_common.dispatch import Dispatcher
 from tributary_common.logs import configure
 from tributary_common.metrics_collector import build_collector
@@ -59,7 +61,8 @@ def get_app() -> falcon.App:
     """Entry point: settings from the environment, this process's pool, the connectors."""
     settings = Settings.from_env()
     configure(settings.log_level)
-    redaction.register(settings.api_token, settings.cron_secret)
+    redaction.register(settings.api_token, settings.cron_secret, *app_secrets(settings))
+    SecretBox(settings.encryption_keys)  # refuses to start without an encryption key
     client = make_redis(settings.redis_url)
     deps = ApiDeps(
         settings=settings,

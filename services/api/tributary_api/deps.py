@@ -10,6 +10,7 @@ from typing import Any
 import redis
 from psycopg_pool import ConnectionPool
 from tributary_common.connectors import ConnectorRegistry
+from tributary_common.credentials.box import SecretBox
 from tributary_common.dispatch import Dispatcher
 from tributary_common.ratelimit.base import RateLimiter
 from tributary_common.settings import Settings
@@ -33,3 +34,12 @@ class ApiDeps:
     #: PROMETHEUS_MULTIPROC_DIR under gunicorn: `/metrics` then merges every worker's files.
     multiprocess_dir: str | None = None
     clock: Callable[[], datetime] = utc_now
+
+    @property
+    def box(self) -> SecretBox:
+        """Encrypts credentials the api receives (it never decrypts them); raises
+        `ConfigError` without TRIBUTARY_ENCRYPTION_KEYS."""
+        box: SecretBox | None = self.__dict__.get("_box")
+        if box is None:
+            box = self.__dict__["_box"] = SecretBox(self.settings.encryption_keys)
+        return box

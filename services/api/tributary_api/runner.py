@@ -7,6 +7,7 @@ import socket
 import threading
 import uuid
 
+from tributary_common.credentials.factory import build_credentials
 from tributary_common.lease import LeaseKeeper
 from tributary_common.runner import JobRunner, RunPolicy
 from tributary_common.shutdown import StopSignal
@@ -50,4 +51,7 @@ class RunnerHolder:
             owner=owner,
             stop=StopSignal(settings.shutdown_grace_seconds),
             leases=leases,
+            credentials=build_credentials(
+                settings, pool=deps.pool, client=deps.redis, limiter=deps.limiter, owner=owner
+            ),
         )

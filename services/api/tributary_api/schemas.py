@@ -46,12 +46,23 @@ def obj(properties: dict[str, Any], required: list[str] | None = None, **extra: 
 
 # Request bodies ---------------------------------------------------------------------
 
+#: Credential fields a client may send (secrets are write-only: never answered back).
+CREDENTIAL_FIELDS: dict[str, Any] = {
+    "refreshToken": TOKEN,
+    "expiresAt": {"type": "string", "format": "date-time", "maxLength": 64},
+    "scopes": {"type": "string", "maxLength": 2000, "pattern": "^[\\x20-\\x7e]*$"},
+    "tokenType": {"type": "string", "enum": ["bearer", "Bearer"]},
+    "tokenKind": {"type": "string", "enum": ["user", "personal", "system_user"]},
+}
+CREDENTIAL_STATES = ["valid", "refreshable", "expiring", "expired"]
+
 CONNECTION_CREATE = obj(
     {
         "userId": ID,
         "provider": PROVIDER,
         "accountId": ID,
         "accessToken": TOKEN,
+        **CREDENTIAL_FIELDS,
         "private": {"type": "boolean"},
         "syncIntervalMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
     },
@@ -63,6 +74,7 @@ CONNECTION_PATCH = obj(
         "private": {"type": "boolean"},
         "paused": {"type": "boolean"},
         "accessToken": TOKEN,
+        **CREDENTIAL_FIELDS,
         "syncIntervalMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
     },
     [],
@@ -117,6 +129,19 @@ CONNECTION = obj(
         "lastSyncedAt": TIME,
         "createdAt": TIME,
         "updatedAt": TIME,
+        "credential": obj(
+            {
+                "state": {"type": "string", "enum": CREDENTIAL_STATES},
+                "expiresAt": TIME,
+                "tokenType": {"type": "string"},
+                "tokenKind": {"type": "string"},
+                "scopes": NULL_STR,
+                "hasRefreshToken": {"type": "boolean"},
+                "version": INT,
+                "refreshedAt": TIME,
+            },
+            additionalProperties=False,
+        ),
     },
     additionalProperties=False,
 )

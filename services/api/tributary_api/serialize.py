@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+
+from tributary_common.credentials.model import state
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -24,6 +26,24 @@ def connection(row: dict[str, Any]) -> dict[str, Any]:
         "lastSyncedAt": iso(row["last_synced_at"]),
         "createdAt": iso(row["created_at"]),
         "updatedAt": iso(row["updated_at"]),
+        "credential": credential(row),
+    }
+
+
+def credential(row: dict[str, Any]) -> dict[str, Any]:
+    """What may be said about a credential: its state and dates, never a secret."""
+    has_refresh = row.get("refresh_token") is not None
+    expires_at = row.get("token_expires_at")
+    kind = row.get("token_kind") or "user"
+    return {
+        "state": state(row["provider"], kind, has_refresh, expires_at, datetime.now(UTC)),
+        "expiresAt": iso(expires_at),
+        "tokenType": row.get("token_type") or "bearer",
+        "tokenKind": kind,
+        "scopes": row.get("scopes"),
+        "hasRefreshToken": has_refresh,
+        "version": int(row.get("credential_version") or 1),
+        "refreshedAt": iso(row.get("refreshed_at")),
     }
 
 

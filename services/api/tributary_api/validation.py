@@ -14,7 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import falcon
@@ -87,6 +87,11 @@ def _check_string(value: str, schema: Mapping[str, Any], where: str) -> None:
             date.fromisoformat(value)
         elif fmt == "uuid":
             uuid.UUID(value)
+        elif (
+            fmt == "date-time"
+            and datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is None
+        ):
+            raise ValueError(value)  # a time without its offset is ambiguous
     except ValueError:
         raise ApiError(400, "invalid_field", f"{where} is not a valid {fmt}", field=where) from None
 

@@ -1,6 +1,6 @@
 """`python -m tributary_scheduler <command>`: exit 0 ok, 1 unhealthy or failed, 2 bad usage.
 
-Commands: migrate, enqueue-due, cleanup, reconcile, housekeeping, health, dead-letters,
+Commands: migrate, reencrypt, enqueue-due, cleanup, reconcile, housekeeping, health, dead-letters,
 websub-renew, and loop
 (local development: enqueue-due and reconcile every few seconds, cleanup hourly).
 """
@@ -20,6 +20,8 @@ import redis
 from psycopg_pool import ConnectionPool
 from tributary_common import health as pipeline_health
 from tributary_common import scheduling
+from tributary_common.credentials import store as credential_store
+from tributary_common.credentials.box import SecretBox
 from tributary_common.db import open_pool
 from tributary_common.dispatch import Dispatcher
 from tributary_common.errors import ConfigError, LedgerUnavailable
@@ -38,7 +40,13 @@ OK, FAILED, USAGE = 0, 1, 2
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tributary-scheduler", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply database migrations (safe to run twice, concurrently)")
+    sub.add_parser(
+        "migrate",
+        help="apply database migrations and encrypt plaintext credentials (safe to run twice)",
+    )
+    sub.add_parser(
+        "reencrypt", help="re-encrypt every stored credential under the first encryption key"
+    )
     due = sub.add_parser("enqueue-due", help="enqueue scheduled syncs of every due connection")
     due.add_argument("--all", action="store_true", help="every active connection, due or not")
     clean = sub.add_parser("cleanup", help="delete finished jobs past retention")
@@ -79,12 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        box = SecretBox(settings.encryption_keys)  # refuses to start without a key
     except ConfigError as exc:
         print(f"tributary-scheduler: {exc}", file=sys.stderr)
         return USAGE
     configure(settings.log_level)
-    if args.command == "migrate":
-        return _guard(lambda: _migrate(settings))
+    if args.command in ("migrate", "reencrypt"):
+        return _guard(lambda: _credentials_command(args.command, settings, box))
     if args.command == "websub-renew" and not settings.webhooks.websub_callback_url:
         print("tributary-scheduler: TRIBUTARY_WEBSUB_CALLBACK_URL is not set", file=sys.stderr)
         return USAGE
@@ -126,9 +135,22 @@ def _print(report: dict[str, Any]) -> int:
     return OK
 
 
-def _migrate(settings: Settings) -> int:
-    applied = migrate(settings.database_url)
-    print(json.dumps({"command": "migrate", "applied": applied}))
+def _credentials_command(command: str, settings: Settings, box: SecretBox) -> int:
+    """migrate: the SQL migrations, then plaintext secrets (rows from before 0006)
+    encrypted; reencrypt: every secret rewritten under the first key."""
+    applied = migrate(settings.database_url) if command == "migrate" else []
+    pool = open_pool(settings.database_url, max_size=2)
+    try:
+        if command == "migrate":
+            report = {
+                "applied": applied,
+                "encrypted": credential_store.encrypt_plaintext(pool, box),
+            }
+        else:
+            report = credential_store.reencrypt(pool, box)
+    finally:
+        pool.close()
+    print(json.dumps({"command": command, **report}))
     return OK
 
 

@@ -10,6 +10,8 @@ import redis
 from dramatiq.middleware import TimeLimit
 from tributary_common import redaction
 from tributary_common.connectors import load_registry
+from tributary_common.credentials.box import SecretBox
+from tributary_common.credentials.factory import app_secrets
 from tributary_common.logs import configure
 from tributary_common.settings import Settings
 
@@ -18,7 +20,8 @@ from .runtime import WorkerRuntime
 
 settings = Settings.from_env()
 configure(settings.log_level)
-redaction.register(settings.api_token, settings.cron_secret)
+redaction.register(settings.api_token, settings.cron_secret, *app_secrets(settings))
+SecretBox(settings.encryption_keys)  # refuses to start without an encryption key
 
 #: Out of a million broker commands, how many also requeue dead workers' messages: high
 #: enough that a killed worker's job is redelivered within seconds of its heartbeat timeout.

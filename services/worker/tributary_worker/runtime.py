@@ -21,6 +21,7 @@ import redis
 from psycopg_pool import ConnectionPool
 from tributary_common import scheduling
 from tributary_common.connectors import ConnectorRegistry
+from tributary_common.credentials.factory import build_credentials
 from tributary_common.db import open_pool
 from tributary_common.dispatch import Dispatcher
 from tributary_common.errors import LedgerUnavailable
@@ -111,6 +112,9 @@ def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
         owner=owner,
         stop=stop,
         leases=leases,
+        credentials=build_credentials(
+            settings, pool=pool, client=client, limiter=limiter, owner=owner
+        ),
     )
     promoter = threading.Thread(
         target=_housekeeping_loop,

@@ -173,7 +173,7 @@ apply and NOTES.txt warns), so the chart renders with its default values.
 {{- define "tributary.secretData" -}}
 {{- $s := .Values.secrets -}}
 {{- $w := $s.webhooks }}
-{{- range $name, $value := dict "API_TOKEN" $s.apiToken "CRON_SECRET" $s.cronSecret "DATABASE_URL" $s.databaseUrl "REDIS_URL" $s.redisUrl "TRIBUTARY_WEBHOOK_GITHUB_SECRET" $w.githubSecret "TRIBUTARY_WEBHOOK_META_APP_SECRET" $w.metaAppSecret "TRIBUTARY_WEBHOOK_META_VERIFY_TOKEN" $w.metaVerifyToken "TRIBUTARY_WEBHOOK_YOUTUBE_SECRET" $w.youtubeSecret }}
+{{- range $name, $value := dict "API_TOKEN" $s.apiToken "CRON_SECRET" $s.cronSecret "DATABASE_URL" $s.databaseUrl "REDIS_URL" $s.redisUrl "TRIBUTARY_WEBHOOK_GITHUB_SECRET" $w.githubSecret "TRIBUTARY_WEBHOOK_META_APP_SECRET" $w.metaAppSecret "TRIBUTARY_WEBHOOK_META_VERIFY_TOKEN" $w.metaVerifyToken "TRIBUTARY_WEBHOOK_YOUTUBE_SECRET" $w.youtubeSecret "TRIBUTARY_ENCRYPTION_KEYS" $s.encryptionKeys }}
 {{- if $value }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}

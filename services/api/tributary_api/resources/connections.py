@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import falcon
@@ -32,10 +33,11 @@ class ConnectionCollection:
         body = read_json(req, schemas.CONNECTION_CREATE, self.deps.settings.max_body_bytes)
         row = connections.create(
             self.deps.pool,
+            box=self.deps.box,
             user_id=body["userId"],
             provider=body["provider"],
             account_id=body["accountId"],
-            access_token=body["accessToken"],
+            **credential_fields(body),
             private=body.get("private", False),
             sync_interval_minutes=body.get(
                 "syncIntervalMinutes", self.deps.settings.default_sync_interval_minutes
@@ -81,7 +83,9 @@ def apply_patch(deps: ApiDeps, current: dict[str, Any], body: dict[str, Any]) ->
     `needs_reauth` connection without a new token.
     """
     fields = _changes(current, body)
-    row = connections.update(deps.pool, current["id"], **fields) if fields else current
+    row = (
+        connections.update(deps.pool, current["id"], box=deps.box, **fields) if fields else current
+    )
     if current["status"] != "active" and row["status"] == "active":
         _release(deps, row)
     return row
@@ -98,6 +102,29 @@ def _release(deps: ApiDeps, row: dict[str, Any]) -> None:
         event(log, "jobs.release_send_failed", logging.WARNING, error=type(exc).__name__)
 
 
+#: API field → ledger column of a credential.
+CREDENTIAL_COLUMNS = {
+    "accessToken": "access_token",
+    "refreshToken": "refresh_token",
+    "expiresAt": "token_expires_at",
+    "scopes": "scopes",
+    "tokenType": "token_type",
+    "tokenKind": "token_kind",
+}
+
+
+def credential_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The credential columns a validated body sets (times parsed, token type lowered)."""
+    fields = {column: body[name] for name, column in CREDENTIAL_COLUMNS.items() if name in body}
+    if "token_expires_at" in fields:
+        fields["token_expires_at"] = datetime.fromisoformat(
+            fields["token_expires_at"].replace("Z", "+00:00")
+        )
+    if "token_type" in fields:
+        fields["token_type"] = fields["token_type"].lower()
+    return fields
+
+
 def _changes(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """Ledger fields to update; pausing and resuming move between `active` and `paused`."""
     fields: dict[str, Any] = {}
@@ -106,7 +133,13 @@ def _changes(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     if "syncIntervalMinutes" in body:
         fields["sync_interval_minutes"] = body["syncIntervalMinutes"]
     if "accessToken" in body:
-        fields["access_token"] = body["accessToken"]
+        # A new access token replaces the whole credential: what it does not say is unknown.
+        fields.update(refresh_token=None, token_expires_at=None, scopes=None)
+    fields.update(credential_fields(body))
+    if set(body) & (set(schemas.CREDENTIAL_FIELDS) - {"accessToken"}) and "accessToken" not in body:
+        raise ApiError(
+            400, "invalid_field", "credential fields come with the accessToken they describe"
+        )
     if body.get("paused") is True:
         fields["status"] = "paused"
     elif body.get("paused") is False and current["status"] == "paused":

@@ -1,10 +1,12 @@
 -- name: insert
 -- The first due time is spread over the interval by a hash of the id, so connections
 -- created together do not all come due in the same minute.
-INSERT INTO connections (id, user_id, provider, account_id, access_token, metadata, private,
-                         sync_interval_minutes, next_due_at)
-VALUES (%(id)s, %(user_id)s, %(provider)s, %(account_id)s, %(access_token)s, %(metadata)s,
-        %(private)s, %(interval)s,
+INSERT INTO connections (id, user_id, provider, account_id, access_token, refresh_token,
+                         token_expires_at, token_issued_at, scopes, token_type, token_kind,
+                         metadata, private, sync_interval_minutes, next_due_at)
+VALUES (%(id)s, %(user_id)s, %(provider)s, %(account_id)s, %(access_token)s, %(refresh_token)s,
+        %(token_expires_at)s, %(token_issued_at)s, %(scopes)s, %(token_type)s, %(token_kind)s,
+        %(metadata)s, %(private)s, %(interval)s,
         now() + make_interval(secs => abs(hashtext(%(id)s::text)) %% (%(interval)s * 60)))
 ON CONFLICT (user_id, provider, account_id) DO NOTHING
 RETURNING *

@@ -83,7 +83,10 @@ WITH claimed AS (
            OR (j.status = 'processing' AND j.lease_expires_at < now()))
     RETURNING j.*
 )
-SELECT claimed.*, c.account_id, c.access_token, c.metadata, c.status AS connection_status,
+SELECT claimed.*, c.account_id, c.access_token, c.refresh_token, c.token_expires_at,
+       c.token_issued_at, c.scopes, c.token_type, c.token_kind, c.credential_version,
+       c.refresh_fence,
+       c.metadata, c.status AS connection_status,
        extract(epoch FROM now() - claimed.enqueued_at) AS wait_seconds,
        greatest(extract(epoch FROM claimed.not_before - clock_timestamp()), 0) AS early_seconds
 FROM claimed JOIN connections c ON c.id = claimed.connection_id
