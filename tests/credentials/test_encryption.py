@@ -16,7 +16,9 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from tributary_common.credentials import store
 from tributary_common.credentials.box import SecretBox, UndecryptableSecret, new_key
+from tributary_common.dispatch import Dispatcher
 from tributary_common.ledger import connections
+from tributary_common.metrics_collector import LedgerCollector
 
 from tests.api.conftest import Api
 from tests.e2e.stack import PYTHONPATH, ROOT, Stack
@@ -104,6 +106,17 @@ def test_meta_user_token_shows_expiring_with_its_date(api: Api) -> None:
     assert api.post("/api/connections", json=body).json["credential"]["state"] == "expiring"
     system = {**body, "accountId": "act_3", "tokenKind": "system_user"}
     assert api.post("/api/connections", json=system).json["credential"]["state"] == "refreshable"
+
+    # And Prometheus sees them by provider and state
+    collector = LedgerCollector(api.pool, Dispatcher(api.deps.redis, api.deps.settings.namespace))
+    samples = {
+        (s.labels.get("provider"), s.labels.get("state")): s.value
+        for family in collector.collect()
+        if family.name == "tributary_connections_expiring"
+        for s in family.samples
+    }
+    assert samples[("meta_ads", "expiring")] == 1 and samples[("meta_ads", "expired")] == 1
+    assert samples[("youtube", "expiring")] == 0
 
 
 def test_migrate_encrypts_plaintext_rows(stack: Stack) -> None:

@@ -24,8 +24,10 @@ SCENARIOS = sorted(chartlib.scenarios())
 DOCKERFILE = chartlib.REPO / "Dockerfile"
 #: Set by the chart, read by a third-party program rather than by our code.
 READ_BY_DEPENDENCIES = {"WEB_CONCURRENCY": "gunicorn's default worker count"}
+#: A name with TOKEN in it is secret, except an OAuth token endpoint's address (…_TOKEN_URL).
 SECRET_NAME = re.compile(
-    r"(TOKEN|SECRET|PASSWORD|CREDENTIAL|PRIVATE_KEY|API_KEY)|^(DATABASE|REDIS)_URL$"
+    r"(TOKEN(?!_URL$)|SECRET|PASSWORD|CREDENTIAL|PRIVATE_KEY|API_KEY|ENCRYPTION_KEYS)"
+    r"|^(DATABASE|REDIS)_URL$"
 )
 
 

@@ -57,6 +57,32 @@ class SimAdmin:
         result: dict[str, Any] = self.http.get("/stats").json()["providers"]
         return result
 
+    # OAuth (tributary_simulator.oauth) ------------------------------------------------
+
+    def grant(self, provider: str, **payload: Any) -> dict[str, Any]:
+        """Seed a grant as if its user had consented; returns the token response."""
+        answer = self.http.post(f"/oauth/{provider}/grants", json=payload)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def oauth(self, provider: str, **behaviour: Any) -> dict[str, Any]:
+        """Set the token endpoint's behaviour (accessTtlSeconds, delaySeconds, failStatus…)."""
+        answer = self.http.put(f"/oauth/{provider}", json=behaviour)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def revoke(self, provider: str, token: str) -> None:
+        self.http.post(f"/oauth/{provider}/revoke", json={"token": token}).raise_for_status()
+
+    def expire(self, provider: str, token: str) -> None:
+        self.http.post(f"/oauth/{provider}/expire", json={"token": token}).raise_for_status()
+
+    def oauth_counters(self, provider: str) -> dict[str, int]:
+        result: dict[str, int] = self.http.get("/oauth").json()["providers"][provider]["counters"]
+        return result
+
 
 @pytest.fixture(scope="session")
 def simulator_server() -> Iterator[SimulatorServer]:

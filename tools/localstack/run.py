@@ -24,7 +24,7 @@ import stat
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
+from tributary_simulator.oauth import oauth_env
 
 from tools.localstack import services
 from tools.localstack.keys import local_encryption_key
@@ -173,6 +174,10 @@ def _run(run_dir: Path) -> int:
         env.setdefault(
             f"TRIBUTARY_{provider.upper()}_BASE_URL", f"http://127.0.0.1:{sim_port}/{provider}"
         )
+    # OAuth apps at the simulator; the demo X token lives a minute, renewed 10 s before.
+    for name, value in oauth_env(f"http://127.0.0.1:{sim_port}").items():
+        env.setdefault(name, value)
+    env.setdefault("TRIBUTARY_REFRESH_MARGIN_SECONDS", "10")
     _say(
         f"redis {found.redis_url}  postgres {'private' if 'postgres' in found.started else 'local'}"
     )
@@ -220,7 +225,7 @@ def _run(run_dir: Path) -> int:
         _say(
             f"metrics: api http://127.0.0.1:{api_port}/metrics, worker http://127.0.0.1:9191/metrics"
         )
-        _seed(env, api_port)
+        _seed(env, api_port, f"http://127.0.0.1:{sim_port}")
         _watch(database_url, procs)
     except (KeyboardInterrupt, Stop):
         pass
@@ -241,9 +246,19 @@ def _run(run_dir: Path) -> int:
     return 0
 
 
-def _seed(env: dict[str, str], api_port: int) -> None:
-    """One demo connection per provider, and a manual sync of each, through the api."""
+def _seed(env: dict[str, str], api_port: int, sim_url: str) -> None:
+    """One demo connection per provider, and a manual sync of each, through the api; the
+    X one holds a real simulator grant whose access token expires in a minute."""
     import httpx
+
+    admin = httpx.Client(base_url=f"{sim_url}/_admin", timeout=10)
+    admin.put("/oauth/x", json={"accessTtlSeconds": 60})
+    grant = admin.post("/oauth/x/grants", json={"account": DEMO_ACCOUNTS["x"]}).json()
+    expiring = {
+        "accessToken": grant["access_token"],
+        "refreshToken": grant["refresh_token"],
+        "expiresAt": (datetime.now(UTC) + timedelta(seconds=60)).isoformat(),
+    }
 
     api = httpx.Client(
         base_url=f"http://127.0.0.1:{api_port}",
@@ -259,6 +274,7 @@ def _seed(env: dict[str, str], api_port: int) -> None:
                 "accountId": account,
                 "accessToken": f"demo-{provider}-token",
                 "syncIntervalMinutes": 1,
+                **(expiring if provider == "x" else {}),
             },
         )
         answer = api.post("/api/sync/manual", json={"userId": "demo-user", "provider": provider})
@@ -268,11 +284,23 @@ def _seed(env: dict[str, str], api_port: int) -> None:
 def _watch(database_url: str, procs: list[subprocess.Popen[bytes]]) -> None:
     """Print every job state change until Ctrl-C (or a process dies)."""
     seen: dict[str, str] = {}
+    versions: dict[str, int] = {}
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         while all(p.poll() is None for p in procs):
             if _reader_gone():
                 _silence()
                 raise Stop("output closed")
+            for cred in conn.execute(
+                "SELECT id, provider, credential_version, token_expires_at FROM connections"
+                " WHERE refresh_token IS NOT NULL"
+            ).fetchall():
+                key, version = str(cred["id"]), cred["credential_version"]
+                if key in versions and versions[key] != version:
+                    _say(
+                        f"credential {cred['provider']} refreshed → version {version},"
+                        f" expires {cred['token_expires_at']:%H:%M:%S}"
+                    )
+                versions[key] = version
             rows = conn.execute(
                 "SELECT id, platform, trigger, status, records_synced, error_category FROM sync_jobs"
                 " WHERE updated_at > now() - interval '10 minutes' ORDER BY updated_at"

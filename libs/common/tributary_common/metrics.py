@@ -210,6 +210,12 @@ CONNECTIONS = ScrapeMetric(
     "Connections by status: active, needs_reauth, paused.",
     ("provider", "status"),
 )
+CONNECTIONS_EXPIRING = ScrapeMetric(
+    "tributary_connections_expiring",
+    "Connections whose token only their user can renew (Meta user tokens, personal tokens) "
+    "and which expires within 7 days (expiring) or has expired (expired).",
+    ("provider", "state"),
+)
 SCHEDULER_LAST_SUCCESS = ScrapeMetric(
     "tributary_scheduler_last_success_timestamp_seconds",
     "Unix time of the last successful run of each scheduler command (0 if it never succeeded).",

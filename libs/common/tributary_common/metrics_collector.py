@@ -58,6 +58,18 @@ WHERE replayed_at IS NULL GROUP BY platform, category
 CONNECTIONS_SQL = """
 SELECT provider, status, count(*) AS n FROM connections GROUP BY provider, status
 """
+# Tokens no background refresh can renew, near or past expiry (credentials.model.state).
+EXPIRING_SQL = """
+SELECT provider, CASE WHEN token_expires_at <= now() THEN 'expired' ELSE 'expiring' END AS state,
+       count(*) AS n
+FROM connections
+WHERE token_expires_at IS NOT NULL AND token_expires_at <= now() + interval '7 days'
+  AND status <> 'needs_reauth'
+  AND NOT CASE provider WHEN 'instagram' THEN token_kind = 'user'
+                        WHEN 'meta_ads' THEN token_kind = 'system_user'
+                        ELSE token_kind = 'user' AND refresh_token IS NOT NULL END
+GROUP BY 1, 2
+"""
 SCHEDULER_SQL = """
 SELECT command, runs, failures,
        coalesce(extract(epoch FROM last_success_at), 0)::float8 AS last_success,
@@ -174,6 +186,7 @@ class LedgerCollector(Collector):
             oldest = _rows(conn.execute(OLDEST_PENDING_SQL, {"queues": queues}))
             dead = _rows(conn.execute(DEAD_LETTERS_SQL))
             conns = _rows(conn.execute(CONNECTIONS_SQL))
+            expiring_rows = _rows(conn.execute(EXPIRING_SQL))
             scheduler = _rows(conn.execute(SCHEDULER_SQL))
             endpoint_rows = _rows(conn.execute(ENDPOINTS_SQL))
             outbox = _rows(conn.execute(OUTBOX_SQL))
@@ -203,6 +216,13 @@ class LedgerCollector(Collector):
             ((r["provider"], r["status"], r["n"]) for r in conns),
         )
 
+        expiring = _grid(
+            metrics.CONNECTIONS_EXPIRING,
+            self.providers,
+            ("expiring", "expired"),
+            ((r["provider"], r["state"], r["n"]) for r in expiring_rows),
+        )
+
         last_success = family(metrics.SCHEDULER_LAST_SUCCESS)
         last_run = family(metrics.SCHEDULER_LAST_RUN)
         runs = family(metrics.SCHEDULER_RUNS)
@@ -229,6 +249,7 @@ class LedgerCollector(Collector):
             age,
             dead_letters,
             connections,
+            expiring,
             last_success,
             last_run,
             runs,

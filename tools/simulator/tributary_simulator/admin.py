@@ -39,6 +39,8 @@ def handle_admin(
         return SimResponse.json(200, {"requests": [e.as_json() for e in entries]})
     if route == ("POST", "webhooks") and parts[1:] == ["send"]:
         return _send_webhook(payload)
+    if parts[:1] == ["oauth"]:
+        return _oauth(state, method, parts[1:], payload)
     if parts[:1] == ["websub"]:
         return _websub(state, method, parts[1:], payload)
     if route == ("GET", "stats"):
@@ -46,6 +48,31 @@ def handle_admin(
     if route == ("GET", "providers"):
         return SimResponse.json(200, {"providers": sorted(state.providers)})
     return _error(404, f"no admin route {method} /_admin/{'/'.join(parts)}")
+
+
+def _oauth(state: SimulatorState, method: str, parts: list[str], payload: Any) -> SimResponse:
+    """``GET /oauth`` counters and settings; ``PUT /oauth/{p}`` {accessTtlSeconds, delaySeconds,
+    failStatus, failCount, denyConsent, consentAccount}; ``POST /oauth/{p}/grants`` {account,
+    scopes, expiresIn, ageSeconds} → tokens; ``POST /oauth/{p}/revoke|expire`` {token}."""
+    oauth = state.oauth
+    if method == "GET" and not parts:
+        return SimResponse.json(200, {"providers": oauth.stats()})
+    if not parts or parts[0] not in oauth.behaviour or not isinstance(payload, dict):
+        return _error(404, "unknown provider")
+    provider, action = parts[0], parts[1] if len(parts) > 1 else ""
+    try:
+        if method == "PUT" and not action:
+            return SimResponse.json(
+                200, {"provider": provider, **vars(oauth.configure(provider, payload))}
+            )
+        if method == "POST" and action == "grants":
+            return SimResponse.json(201, oauth.seed(provider, payload))
+        if method == "POST" and action in ("revoke", "expire"):
+            done = getattr(oauth, action)(provider, str(payload.get("token", "")))
+            return SimResponse.json(200 if done else 404, {action: done})
+    except (TypeError, ValueError) as exc:
+        return _error(400, f"bad oauth admin payload: {exc}")
+    return _error(404, f"no admin route {method} /_admin/oauth/{'/'.join(parts)}")
 
 
 def _limits(state: SimulatorState, method: str, parts: list[str], payload: Any) -> SimResponse:

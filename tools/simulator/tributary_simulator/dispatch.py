@@ -42,6 +42,9 @@ def dispatch(state: SimulatorState, provider: Provider, request: SimRequest) -> 
         headers=redact(request.headers),
     )
     state.log.append(entry)
+    if state.oauth.rejects(provider.name, request):
+        # A token the simulator issued that expired or was revoked: the provider's own 401.
+        return _finish(provider, request, ctx, provider.render_auth(request, ctx), entry)
     fault = state.faults.take(provider.name, request.account, request.path)
     if fault is not None and fault.kind == "too_much_data":
         size = provider.page_size_of(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import struct
 import threading
@@ -16,6 +17,7 @@ from .admin import handle_admin
 from .dispatch import Outcome, dispatch
 from .messages import SimRequest, SimResponse
 from .providers import Provider
+from .requestlog import LoggedRequest
 from .state import SimulatorState
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,35 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
+        endpoint = state.oauth.route(prefix, request)
+        if endpoint is not None:
+            answer = state.oauth.handle(prefix, endpoint, request, self._client_gone)
+            state.log.append(
+                LoggedRequest(
+                    time=state.clock(),
+                    provider=prefix,
+                    account=None,
+                    method=request.method,
+                    path=request.path,
+                    query={},
+                    headers={},
+                    status=None if answer is None else answer.status,
+                )
+            )
+            if answer is None:
+                self._abort(linger=False)
+            else:
+                self._send(answer)
+            return
         self._perform(dispatch(state, provider, request))
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its side (it died or gave up) before we answered."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def _perform(self, outcome: Outcome) -> None:
         stopping = self.server.state.stopping

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from .faults import FaultBook
 from .hub import Hub
+from .oauth import OAuthServer
 from .providers import Provider, ProviderContext, discover
 from .ratelimit import SlidingWindowLimiter
 from .requestlog import RequestLog
@@ -32,6 +33,8 @@ class SimulatorState:
         self.stopping = threading.Event()
         #: The WebSub hub YouTube subscriptions go to (`/_hub/websub`).
         self.hub = Hub()
+        #: Authorize/token endpoints and the tokens they issued (`oauth`).
+        self.oauth = OAuthServer(clock)
         self._provider_state: dict[str, tuple[dict[str, object], threading.Lock]] = {}
         self.reset()
 
@@ -41,6 +44,7 @@ class SimulatorState:
         self.faults.clear()
         self.log.clear()
         self.hub.reset()
+        self.oauth.reset()
         self._provider_state = {name: ({}, threading.Lock()) for name in self.providers}
         for name, provider in self.providers.items():
             self.limiter.configure(name, provider.default_limit)

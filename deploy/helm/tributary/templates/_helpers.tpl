@@ -153,12 +153,20 @@ TRIBUTARY_EVENTS_ALLOW_HTTP: {{ $c.events.allowHttp | toString | quote }}
 {{- with $c.events.retrySchedule }}
 TRIBUTARY_EVENTS_RETRY_SCHEDULE: {{ . | quote }}
 {{- end }}
+TRIBUTARY_REFRESH_MARGIN_SECONDS: {{ $c.refreshMarginSeconds | toString | quote }}
+TRIBUTARY_REFRESH_LOCK_SECONDS: {{ $c.refreshLockSeconds | toString | quote }}
 {{- range $provider, $p := .Values.providers }}
 {{- if $p.baseUrl }}
 TRIBUTARY_{{ upper $provider }}_BASE_URL: {{ $p.baseUrl | quote }}
 {{- end }}
 {{- if $p.limits }}
 TRIBUTARY_LIMITS_{{ upper $provider }}: {{ $p.limits | quote }}
+{{- end }}
+{{- if $p.tokenUrl }}
+TRIBUTARY_{{ upper $provider }}_TOKEN_URL: {{ $p.tokenUrl | quote }}
+{{- end }}
+{{- if $p.authorizeUrl }}
+TRIBUTARY_{{ upper $provider }}_AUTHORIZE_URL: {{ $p.authorizeUrl | quote }}
 {{- end }}
 {{- end }}
 {{- range $name, $value := $c.extraEnv }}
