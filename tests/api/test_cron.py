@@ -23,8 +23,18 @@ def test_sync_all_enqueues_every_active_connection_once(api: Api, namespace: str
     second = api.cron("/api/cron/sync-all")
 
     # Then each active connection got one scheduled job, the second run skipped them
-    assert first.status_code == 200 and first.json == {"enqueued": 2, "skipped": 0}
-    assert second.json == {"enqueued": 0, "skipped": 2}
+    assert first.status_code == 200 and first.json == {
+        "enqueued": 2,
+        "skipped": 0,
+        "dispatched": 2,
+        "leftForReconcile": 0,
+    }
+    assert second.json == {
+        "enqueued": 0,
+        "skipped": 2,
+        "dispatched": 0,
+        "leftForReconcile": 0,
+    }
     assert api.deps.redis.llen(f"{namespace}:sync.scheduled") == 2
     runs = {r["command"]: r for r in schedule_runs.all_runs(api.pool)}
     assert runs["enqueue-due"]["runs"] == 2 and runs["enqueue-due"]["last_ok"] is True

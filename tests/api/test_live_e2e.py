@@ -128,7 +128,12 @@ def test_dead_letter_replay_completes_and_privacy_holds(live: Live, sim: SimAdmi
 
 def test_cron_and_metrics_over_http(live: Live) -> None:
     with live.client(CRON_SECRET) as cron:
-        assert set(cron.post("/api/cron/sync-all").json()) == {"enqueued", "skipped"}
+        assert set(cron.post("/api/cron/sync-all").json()) == {
+            "enqueued",
+            "skipped",
+            "dispatched",
+            "leftForReconcile",
+        }
         hourly = cron.get("/api/cron/sync-hourly").json()
         assert set(hourly["stats"]) == {"connections", "syncs24h", "queue"}
     text = httpx.get(f"{live.url}/metrics").text

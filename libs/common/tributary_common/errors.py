@@ -19,6 +19,12 @@ class LedgerUnavailable(TributaryError):
     """Raised when PostgreSQL cannot be reached (wraps psycopg's operational errors)."""
 
 
+class LedgerConflict(TributaryError):
+    """Raised when PostgreSQL refuses a statement for concurrency, not availability:
+    deadlock (SQLSTATE 40P01), lock timeout (55P03) or serialization failure (40001).
+    The statement's transaction was rolled back; trying again is safe."""
+
+
 class NotFound(TributaryError):
     """Raised when a ledger lookup finds no row for the given id or key."""
 

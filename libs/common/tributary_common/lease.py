@@ -1,7 +1,9 @@
 """Keeps the leases of this process's running jobs alive: ledger lease and concurrency slot.
 
 One thread per process renews every running job every third of the lease, so a killed
-worker's jobs (and slots) free themselves within one lease.
+worker's jobs (and slots) free themselves within one lease. Each round it also marks the
+holder alive in Redis (`Liveness`) before it touches the ledger, so a holder that cannot
+reach PostgreSQL is not mistaken for a dead one.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import logging
 import threading
 import uuid
 
+import redis
 from psycopg_pool import ConnectionPool
 
-from .errors import LedgerUnavailable
+from .errors import LedgerConflict, LedgerUnavailable
 from .ledger import jobs
+from .liveness import Liveness
 from .ratelimit.base import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -21,9 +25,16 @@ log = logging.getLogger(__name__)
 
 class LeaseKeeper:
     def __init__(
-        self, pool: ConnectionPool, limiter: RateLimiter, *, owner: str, lease_seconds: float
+        self,
+        pool: ConnectionPool,
+        limiter: RateLimiter,
+        *,
+        owner: str,
+        lease_seconds: float,
+        liveness: Liveness | None = None,
     ) -> None:
         self.pool = pool
+        self.liveness = liveness
         self.limiter = limiter
         self.owner = owner
         self.lease_seconds = lease_seconds
@@ -46,11 +57,16 @@ class LeaseKeeper:
             running = dict(self._running)
         if not running:
             return
+        if self.liveness is not None:
+            try:
+                self.liveness.beat(self.owner, self.lease_seconds)
+            except redis.RedisError:
+                log.warning("lease.heartbeat_failed", extra={"jobs": len(running)})
         try:
             jobs.renew_leases(
                 self.pool, list(running), owner=self.owner, lease_seconds=self.lease_seconds
             )
-        except LedgerUnavailable:
+        except (LedgerUnavailable, LedgerConflict):
             log.warning("lease.renew_failed", extra={"jobs": len(running)})
         for job_id, provider in running.items():
             self.limiter.renew_slot(provider, str(job_id), self.lease_seconds)

@@ -2,6 +2,12 @@
 
 Shared by the worker's actors and the api's `process-queue`, so both apply the same
 limiter, classification and retry policy.
+
+Infrastructure is not the job's fault: when the ledger cannot be reached (or answers
+with a deadlock or lock timeout) while a job runs, the job is handed back as
+`interrupted` (no attempt counted, its cursor kept), and every ending is written again
+and again until the ledger answers. `claim` raising `LedgerUnavailable` or
+`LedgerConflict` means nothing happened; the caller leaves the job's message for later.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import redis
@@ -32,6 +38,8 @@ from .errors import (
     ConnectionPaused,
     Deferred,
     JobCancelled,
+    LedgerConflict,
+    LedgerUnavailable,
     ProviderError,
     ShutdownRequested,
     Throttled,
@@ -49,6 +57,8 @@ from .sync_context import LedgerSyncContext
 from .throttle import DEFAULT_THROTTLE_WAIT, ThrottleWait
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: Accepts no cookie from any domain.
 _NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
@@ -69,6 +79,9 @@ class RunPolicy:
     #: A provider throttle defers the job; one that ends more than this long after the
     #: job's first throttle dead-letters it as RATE_LIMIT instead (seconds).
     throttle_horizon_seconds: float = 86_400.0
+    #: Pause between two tries of an ending the ledger could not take (grows to the max).
+    ending_retry_seconds: float = 0.2
+    ending_retry_max_seconds: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunPolicy:
@@ -131,6 +144,9 @@ class JobRunner:
         # One HTTP client per (thread, provider), kept across jobs: connections to the
         # provider stay open (no TLS handshake per job) and building a client is not free.
         self._local = threading.local()
+        # Jobs running now, for `hand_back_running` at the end of a shutdown's grace.
+        self._running: dict[uuid.UUID, tuple[_Started, list[LedgerSyncContext]]] = {}
+        self._running_lock = threading.Lock()
 
     def _client(self, provider: str, config: ProviderConfig) -> httpx.Client:
         clients: dict[str, httpx.Client] = self._local.__dict__.setdefault("clients", {})
@@ -178,19 +194,36 @@ class JobRunner:
             until = datetime.fromtimestamp(slot.retry_at, tz=UTC)
             return self._defer(started, Deferred(until, "no concurrency slot", scope="slots"), 0)
         self.leases.hold(job_id, provider)
+        contexts: list[LedgerSyncContext] = []
+        with self._running_lock:
+            self._running[job_id] = (started, contexts)
         try:
-            return self._run_connector(started)
+            return self._run_connector(started, contexts)
         finally:
+            with self._running_lock:
+                self._running.pop(job_id, None)
             self.leases.drop(job_id)
             self.limiter.release_slot(provider, str(job_id))
 
-    def _run_connector(self, started: _Started) -> RunResult:
+    def hand_back_running(self) -> int:
+        """Hand every job still running back as `interrupted` (its cursor is in the ledger
+        from its last page); return how many. Called when a shutdown's grace has run out
+        and threads are still inside a provider call, before the process is killed."""
+        with self._running_lock:
+            running = list(self._running.values())
+        for started, contexts in running:
+            self._interrupt(started, _records(contexts[0] if contexts else None))
+        return len(running)
+
+    def _run_connector(self, started: _Started, contexts: list[LedgerSyncContext]) -> RunResult:
         # Every text of this run (error messages, log lines, the result) is masked of the
         # connection's secrets by value (`_sync` adds them as it decrypts or renews them).
         with ExitStack() as guards:
-            return self._sync(started, guards)
+            return self._sync(started, guards, contexts)
 
-    def _sync(self, started: _Started, guards: ExitStack) -> RunResult:
+    def _sync(
+        self, started: _Started, guards: ExitStack, contexts: list[LedgerSyncContext]
+    ) -> RunResult:
         job = started.job
         provider = job["platform"]
         config = self.provider_configs[provider]
@@ -232,6 +265,7 @@ class JobRunner:
                 reauthorize=reauthorize,
             )
             context = LedgerSyncContext(self.pool, request, http, stop=self.stop)
+            contexts.append(context)
             connector.sync(context)
         except Deferred as deferred:
             return self._defer(started, deferred, _records(context))
@@ -243,6 +277,10 @@ class JobRunner:
             return self._cancelled(started, _records(context))
         except Throttled as throttle:
             return self._throttled(started, throttle, _records(context))
+        except (LedgerUnavailable, LedgerConflict) as exc:
+            # Not the job's fault: hand it back, to run again once the ledger answers.
+            reason = f"ledger unavailable: {exc}"
+            return self._interrupt(started, _records(context), reason=reason)
         except ProviderError as exc:
             retry_at = exc.retry_at.timestamp() if exc.retry_at else None
             message = redact(str(exc))
@@ -267,7 +305,8 @@ class JobRunner:
 
     def _complete(self, started: _Started, records: int) -> RunResult:
         job = started.job
-        row = jobs.complete(self.pool, job["id"], self._end(started, "completed", records))
+        end = self._end(started, "completed", records)
+        row = self._write(started, lambda: jobs.complete(self.pool, job["id"], end))
         outcome = "completed" if row is not None else self._lost(job["id"])
         self._finished(started, outcome, records=records)
         return RunResult(job["id"], outcome, records=records)
@@ -298,14 +337,17 @@ class JobRunner:
         category = ErrorCategory.RATE_LIMIT.value if throttled else None
         error = redact(deferred.reason)
         end = self._end(started, "deferred", records, category=category, error=error)
-        row = jobs.back_to_pending(
-            self.pool,
-            job["id"],
-            end,
-            not_before=None,
-            delay_seconds=wait,
-            message_id=message_id,
-            throttled=throttled,
+        row = self._write(
+            started,
+            lambda: jobs.back_to_pending(
+                self.pool,
+                job["id"],
+                end,
+                not_before=None,
+                delay_seconds=wait,
+                message_id=message_id,
+                throttled=throttled,
+            ),
         )
         if row is not None:
             self.dispatcher.try_send(job["id"], row["queue"], message_id, delay)
@@ -338,17 +380,23 @@ class JobRunner:
         except redis.RedisError:
             return self.clock()
 
-    def _interrupt(self, started: _Started, records: int) -> RunResult:
+    def _interrupt(
+        self, started: _Started, records: int, reason: str = "worker shutting down"
+    ) -> RunResult:
         job = started.job
         message_id = jobs.new_message_id()
-        end = self._end(started, "interrupted", records, error="worker shutting down")
-        row = jobs.back_to_pending(
-            self.pool, job["id"], end, not_before=None, message_id=message_id
+        end = self._end(started, "interrupted", records, error=reason)
+        row = self._write(
+            started,
+            lambda: jobs.back_to_pending(
+                self.pool, job["id"], end, not_before=None, message_id=message_id
+            ),
         )
-        if row is not None:
-            self.dispatcher.try_send(job["id"], row["queue"], message_id, 0)
-        self._finished(started, "interrupted", records=records)
-        return RunResult(job["id"], "interrupted", records=records)
+        if row is None:  # already handed back (shutdown) or no longer ours
+            return RunResult(job["id"], "duplicate", records=records)
+        self.dispatcher.try_send(job["id"], row["queue"], message_id, 0)
+        self._finished(started, "interrupted", error=reason, records=records)
+        return RunResult(job["id"], "interrupted", error=reason, records=records)
 
     def _failure(
         self,
@@ -367,7 +415,12 @@ class JobRunner:
                 delay = max(delay, retry_at - self.clock())
             message_id = jobs.new_message_id()
             end = self._end(started, "retried", records, category=category.value, error=message)
-            row = jobs.retry(self.pool, job["id"], end, delay_seconds=delay, message_id=message_id)
+            row = self._write(
+                started,
+                lambda: jobs.retry(
+                    self.pool, job["id"], end, delay_seconds=delay, message_id=message_id
+                ),
+            )
             if row is None and self._lost(job["id"]) == "cancelled":
                 return self._cancelled(started, records)
             if row is not None:
@@ -387,13 +440,17 @@ class JobRunner:
     ) -> RunResult:
         job = started.job
         end = self._end(started, "failed", records, category=category.value, error=message)
-        row = jobs.fail(
-            self.pool,
-            job["id"],
-            end,
-            owner=self.owner,
-            attempted=attempted,
-            needs_reauth=category.needs_reauth and job["connection_status"] == "active",
+        needs_reauth = category.needs_reauth and job["connection_status"] == "active"
+        row = self._write(
+            started,
+            lambda: jobs.fail(
+                self.pool,
+                job["id"],
+                end,
+                owner=self.owner,
+                attempted=attempted,
+                needs_reauth=needs_reauth,
+            ),
         )
         if row is None and self._lost(job["id"]) == "cancelled":
             return self._cancelled(started, records)
@@ -401,12 +458,35 @@ class JobRunner:
         self._finished(started, "failed", category, message, records)
         return RunResult(job["id"], "failed", category.value, message, records)
 
+    def _write(self, started: _Started, write: Callable[[], _T]) -> _T:
+        """Run one ending's ledger write, again and again until the ledger takes it.
+
+        The job stays leased to this worker meanwhile (its holder key says it is alive),
+        so no one else runs it and no crash is counted.
+        """
+        pause = self.policy.ending_retry_seconds
+        while True:
+            try:
+                return write()
+            except (LedgerUnavailable, LedgerConflict) as exc:
+                event(
+                    log,
+                    "job.ending_retry",
+                    logging.WARNING,
+                    job_id=str(started.job["id"]),
+                    error=str(exc),
+                    pause_seconds=round(pause, 3),
+                )
+                self.sleep(pause)
+                pause = min(pause * 2, self.policy.ending_retry_max_seconds)
+
     def _not_claimed(self, job_id: uuid.UUID) -> RunResult:
         state = jobs.state(self.pool, job_id)
         if state is None:
             return RunResult(job_id, "missing")
-        # A redelivery while another worker holds a live lease: look again once the lease
-        # would have expired, in case that worker died (this may be the only message).
+        # A redelivery while another worker holds the job: look again once the lease
+        # would have expired, in case that worker died (this may be the only message);
+        # recovery puts a dead holder's job back to pending meanwhile.
         if state["status"] == "held":
             return RunResult(job_id, "held")
         if state["status"] == "processing":
@@ -414,7 +494,7 @@ class JobRunner:
                 job_id,
                 state["queue"],
                 jobs.new_message_id(),
-                float(state["lease_left_seconds"]) + 0.5,
+                max(float(state["lease_left_seconds"]), 0.0) + 1.0,
             )
             return RunResult(job_id, "duplicate")
         if state["status"] == "pending" and float(state["wait_left_seconds"]) > 0.1:

@@ -32,3 +32,11 @@ class StopSignal:
             self._requested_at is not None
             and self.clock() - self._requested_at >= self.grace_seconds
         )
+
+    def wait_past_grace(self, extra_seconds: float) -> None:
+        """Block until shutdown was requested and its grace plus ``extra_seconds`` passed."""
+        self._event.wait()
+        assert self._requested_at is not None
+        left = self._requested_at + self.grace_seconds + extra_seconds - self.clock()
+        if left > 0:
+            time.sleep(left)

@@ -12,7 +12,7 @@ from typing import Any
 import falcon
 import psycopg
 import redis
-from tributary_common.errors import Conflict, LedgerUnavailable, NotFound
+from tributary_common.errors import Conflict, LedgerConflict, LedgerUnavailable, NotFound
 from tributary_common.logs import event
 
 log = logging.getLogger("tributary.api")
@@ -65,6 +65,15 @@ def _ledger_down(
     resp.set_header("Retry-After", "5")
 
 
+def _ledger_busy(
+    req: falcon.Request, resp: falcon.Response, ex: LedgerConflict, params: Any
+) -> None:
+    # A deadlock or lock timeout: PostgreSQL is up, the request may simply be sent again.
+    event(log, "api.ledger_conflict", logging.WARNING, path=req.path, error=str(ex))
+    _render(resp, 503, "database_busy", "the database was busy with a conflicting change; retry")
+    resp.set_header("Retry-After", "1")
+
+
 def _redis_down(
     req: falcon.Request, resp: falcon.Response, ex: redis.RedisError, params: Any
 ) -> None:
@@ -104,5 +113,6 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(Conflict, _conflict)
     app.add_error_handler(LedgerUnavailable, _ledger_down)
+    app.add_error_handler(LedgerConflict, _ledger_busy)
     app.add_error_handler(redis.RedisError, _redis_down)
     app.add_error_handler(psycopg.DataError, _bad_value)

@@ -17,7 +17,9 @@ from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() * 2 + 1)
-threads = int(os.environ.get("GUNICORN_THREADS") or 1)
+# Threads by default: a request stuck on a slow dependency must not leave `/healthz`
+# (the liveness probe) without a thread to answer it.
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 worker_class = "gthread" if threads > 1 else "sync"
 # process-queue runs jobs inside a request: allow it well beyond its 20 s budget.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 60)

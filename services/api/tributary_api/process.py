@@ -8,9 +8,9 @@ import threading
 from psycopg_pool import ConnectionPool
 from tributary_common.db import open_pool
 
-#: Connections per api process: a sync gunicorn worker serves one request at a time, plus
-#: headroom for process-queue's lease keeper.
-POOL_MAX_SIZE = 4
+#: Connections per api process: one per gunicorn thread (4 by default), plus headroom for
+#: process-queue's lease keeper.
+POOL_MAX_SIZE = 6
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None

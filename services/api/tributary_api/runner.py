@@ -9,6 +9,7 @@ import uuid
 
 from tributary_common.credentials.factory import build_credentials
 from tributary_common.lease import LeaseKeeper
+from tributary_common.liveness import Liveness
 from tributary_common.runner import JobRunner, RunPolicy
 from tributary_common.shutdown import StopSignal
 
@@ -39,7 +40,11 @@ class RunnerHolder:
         assert deps.registry is not None
         owner = f"api:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         leases = LeaseKeeper(
-            deps.pool, deps.limiter, owner=owner, lease_seconds=settings.job_lease_seconds
+            deps.pool,
+            deps.limiter,
+            owner=owner,
+            lease_seconds=settings.job_lease_seconds,
+            liveness=Liveness(deps.redis, settings.namespace),
         )
         return JobRunner(
             pool=deps.pool,

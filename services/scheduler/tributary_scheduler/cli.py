@@ -1,5 +1,9 @@
 """`python -m tributary_scheduler <command>`: exit 0 ok, 1 unhealthy or failed, 2 bad usage.
 
+Failed means the command could not do its job: `reconcile` with Redis or PostgreSQL down
+exits 1. `enqueue-due` with Redis down exits 0 when the ledger took the jobs: its report
+says how many were dispatched and how many were left for `reconcile` to send.
+
 Commands: migrate, reencrypt, enqueue-due, cleanup, reconcile, housekeeping, health, dead-letters,
 websub-renew, and loop
 (local development: enqueue-due and reconcile every few seconds, cleanup hourly).
@@ -24,7 +28,7 @@ from tributary_common.credentials import store as credential_store
 from tributary_common.credentials.box import SecretBox
 from tributary_common.db import open_pool
 from tributary_common.dispatch import Dispatcher
-from tributary_common.errors import ConfigError, LedgerUnavailable
+from tributary_common.errors import ConfigError, LedgerConflict, LedgerUnavailable
 from tributary_common.ledger import schedule_runs
 from tributary_common.logs import configure, event, redact
 from tributary_common.migrate import migrate
@@ -119,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _guard(fn: Callable[[], int]) -> int:
     try:
         return fn()
-    except (LedgerUnavailable, redis.RedisError) as exc:
+    except (LedgerUnavailable, LedgerConflict, redis.RedisError) as exc:
         print(f"tributary-scheduler: {redact(str(exc)) or type(exc).__name__}", file=sys.stderr)
         return FAILED
 
@@ -158,7 +162,7 @@ def _enqueue_due(
     settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any
 ) -> dict[str, Any]:
     report = scheduling.enqueue_due(pool, d, everything=getattr(args, "all", False))
-    return {"enqueued": report.enqueued, "skipped": report.skipped}
+    return scheduling.enqueue_summary(report)
 
 
 def _cleanup(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) -> dict[str, Any]:
@@ -238,7 +242,7 @@ def _loop(settings: Settings, pool: ConnectionPool, d: Dispatcher, args: Any) ->
         for name in ("enqueue-due", "reconcile"):
             try:
                 _recorded(pool, name, lambda n=name: COMMANDS[n](settings, pool, d, args))
-            except (LedgerUnavailable, redis.RedisError) as exc:
+            except (LedgerUnavailable, LedgerConflict, redis.RedisError) as exc:
                 event(log, "scheduler.round_failed", logging.WARNING, command=name, error=str(exc))
         if time.monotonic() - last_cleanup > 3600:
             _guard(lambda: _recorded(pool, "cleanup", lambda: _cleanup(settings, pool, d, args)))

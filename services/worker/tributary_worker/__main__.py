@@ -18,6 +18,9 @@ from tributary_common.settings import Settings
 
 #: Longest pause between two polls of an idle queue.
 WORKER_TIMEOUT_MS = 100
+#: A worker process is killed this long after the shutdown grace (runtime.py hands its
+#: still-running jobs back 1 s after the grace).
+SHUTDOWN_MARGIN_SECONDS = 5
 
 
 def prepare_metrics_dir() -> str:
@@ -58,7 +61,7 @@ def main() -> int:
         "--threads",
         str(settings.worker_threads),
         "--worker-shutdown-timeout",
-        str(int((settings.shutdown_grace_seconds + 5) * 1000)),
+        str(int((settings.shutdown_grace_seconds + SHUTDOWN_MARGIN_SECONDS) * 1000)),
         "--skip-logging",
     ]
     return dramatiq_main(make_argument_parser().parse_args(args)) or 0

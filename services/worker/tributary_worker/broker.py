@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dramatiq
 import redis
-from dramatiq.middleware import TimeLimit
+from dramatiq.middleware import CurrentMessage, TimeLimit
 from tributary_common import redaction
 from tributary_common.connectors import load_registry
 from tributary_common.credentials.box import SecretBox
@@ -36,9 +36,11 @@ broker = SlotBroker(
     maintenance_chance=MAINTENANCE_CHANCE,
     # Our runner owns retries, deferrals and dead letters, so Dramatiq's Retries
     # middleware is left out; TimeLimit stays as a last resort against a hung job.
+    # CurrentMessage: an actor whose claim failed re-sends its own message (actors.py).
     middleware=[
         TimeLimit(time_limit=3_600_000),
         SlotMiddleware(),
+        CurrentMessage(),
         WorkerRuntime(settings, load_registry(settings.connectors_module)),
     ],
 )

@@ -3,6 +3,11 @@
 A Dramatiq middleware owns the lifecycle: `after_process_boot` builds everything (so no
 connection crosses a fork), `before_worker_shutdown` starts the grace period in which
 running jobs may finish, `after_worker_shutdown` closes the pool.
+
+Dramatiq stops a worker process a few seconds after the grace (``--worker-shutdown-timeout``,
+see __main__). Jobs stop at their next page once the
+grace is over; a job still inside a long provider call by then is handed back as
+`interrupted` by a watchdog thread, before the kill, so it is not taken for a crash.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from tributary_common.dispatch import Dispatcher
 from tributary_common.errors import LedgerUnavailable
 from tributary_common.event_sender import Sender
 from tributary_common.lease import LeaseKeeper
+from tributary_common.liveness import Liveness
 from tributary_common.logs import event
 from tributary_common.ratelimit import build_limiter
 from tributary_common.runner import JobRunner, RunPolicy
@@ -39,6 +45,10 @@ log = logging.getLogger(__name__)
 PROMOTE_INTERVAL_SECONDS = 0.1
 #: How often each worker process looks for jobs whose worker died (expired leases).
 RECOVER_INTERVAL_SECONDS = 2.0
+#: After the shutdown grace, jobs still running are handed back this much later (the
+#: process is killed 5 s after the grace: `__main__.SHUTDOWN_MARGIN_SECONDS`).
+HAND_BACK_AFTER_GRACE_SECONDS = 1.0
+
 #: How often the heartbeat files the pod's probes read are touched (tributary_worker.probe).
 HEARTBEAT_INTERVAL_SECONDS = 1.0
 
@@ -101,7 +111,13 @@ def build(settings: Settings, registry: ConnectorRegistry) -> Runtime:
     limiter = build_limiter(settings, client)
     dispatcher = Dispatcher(client, settings.namespace)
     stop = StopSignal(settings.shutdown_grace_seconds)
-    leases = LeaseKeeper(pool, limiter, owner=owner, lease_seconds=settings.job_lease_seconds)
+    leases = LeaseKeeper(
+        pool,
+        limiter,
+        owner=owner,
+        lease_seconds=settings.job_lease_seconds,
+        liveness=Liveness(client, settings.namespace),
+    )
     runner = JobRunner(
         pool=pool,
         dispatcher=dispatcher,
@@ -165,6 +181,14 @@ def _housekeeping_loop(
             stop.wait(PROMOTE_INTERVAL_SECONDS)
 
 
+def _hand_back_at_deadline(rt: Runtime) -> None:
+    """Once the grace is over, hand back every job still running (see the module doc)."""
+    rt.stop.wait_past_grace(HAND_BACK_AFTER_GRACE_SECONDS)
+    count = rt.runner.hand_back_running()
+    if count:
+        event(log, "worker.handed_back", logging.WARNING, jobs=count)
+
+
 class WorkerRuntime(dramatiq.Middleware):
     def __init__(self, settings: Settings, registry: ConnectorRegistry) -> None:
         self.settings = settings
@@ -190,6 +214,9 @@ class WorkerRuntime(dramatiq.Middleware):
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         if _current is not None:
             _current.stop.request()
+            threading.Thread(
+                target=_hand_back_at_deadline, args=(_current,), name="hand-back", daemon=True
+            ).start()
             event(log, "worker.stopping", grace_seconds=self.settings.shutdown_grace_seconds)
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

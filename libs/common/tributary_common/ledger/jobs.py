@@ -223,9 +223,13 @@ def _attempt(
 
 
 def complete(pool: ConnectionPool, job_id: uuid.UUID, end: AttemptEnd) -> dict[str, Any] | None:
-    """Mark the job completed (with its attempt row); None when this worker no longer held it."""
+    """Mark the job completed (with its attempt row); None when this worker no longer held it.
+
+    Then, as a statement of its own, the connection's last sync time: no transaction
+    here holds the job row while it waits for the connection row (see `fail`).
+    """
     with statement(pool) as conn:
-        return conn.execute(
+        row = conn.execute(
             Q["complete"],
             {
                 "id": job_id,
@@ -235,6 +239,9 @@ def complete(pool: ConnectionPool, job_id: uuid.UUID, end: AttemptEnd) -> dict[s
                 "duration_ms": end.duration_ms,
             },
         ).fetchone()
+        if row is not None:
+            conn.execute(Q["touch_connection"], {"id": row["connection_id"]})
+        return row
 
 
 def back_to_pending(
@@ -339,8 +346,20 @@ def fail(
     attempted: bool = True,
     needs_reauth: bool = False,
 ) -> dict[str, Any] | None:
-    """Fail the job and dead-letter it with its category, error, attempts and payload."""
+    """Fail the job and dead-letter it with its category, error, attempts and payload.
+
+    Lock order, as everywhere: the connection row before the job row (enqueue-due holds
+    connection rows while it inserts jobs), so ``needs_reauth`` marks the connection first.
+    """
     with transaction(pool) as conn:
+        reauth = needs_reauth and bool(
+            conn.execute(
+                "UPDATE connections SET status = 'needs_reauth', status_reason = %s,"
+                " updated_at = now() WHERE status = 'active'"
+                " AND id = (SELECT connection_id FROM sync_jobs WHERE id = %s) RETURNING id",
+                (end.error, job_id),
+            ).fetchall()
+        )
         row = conn.execute(
             Q["fail"],
             {
@@ -354,6 +373,12 @@ def fail(
             },
         ).fetchone()
         if row is None:
+            if reauth:  # not ours to fail: the connection's mark goes too
+                conn.execute(
+                    "UPDATE connections SET status = 'active', status_reason = NULL"
+                    " WHERE id = (SELECT connection_id FROM sync_jobs WHERE id = %s)",
+                    (job_id,),
+                )
             return None
         _attempt(conn, row, end, max(row["attempts"], 1))
         letter_id = uuid.uuid4()
@@ -370,13 +395,6 @@ def fail(
                 "attempts": row["attempts"],
                 "payload": textsafe.jsonb(dead_letter_payload(row)),
             },
-        )
-        reauth = needs_reauth and bool(
-            conn.execute(
-                "UPDATE connections SET status = 'needs_reauth', status_reason = %s,"
-                " updated_at = now() WHERE id = %s AND status = 'active' RETURNING id",
-                (end.error, row["connection_id"]),
-            ).fetchall()
         )
         outbox.failed_in(conn, row, end.category, end.error, letter_id, reauth=reauth)
         return row

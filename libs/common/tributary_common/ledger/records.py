@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 from ..connectors import Record
 from ..db import transaction
 from . import textsafe
+from .sql import queries
 
 UPSERT_RECORDS = """
 INSERT INTO synced_records (connection_id, kind, external_id, occurred_at, data, job_id)
@@ -23,6 +24,8 @@ SET data = EXCLUDED.data, occurred_at = EXCLUDED.occurred_at, updated_at = now()
 WHERE synced_records.data IS DISTINCT FROM EXCLUDED.data
 RETURNING (xmax = 0) AS inserted
 """
+
+ADD_RECORDS = queries("jobs")["add_records"]
 
 UPSERT_CURSOR = """
 INSERT INTO sync_cursors (connection_id, resource, cursor) VALUES (%s, %s, %s)
@@ -48,7 +51,9 @@ def save_page(
     records: Sequence[Record],
     cursor: Mapping[str, Any] | None,
 ) -> int:
-    """Upsert records and store the cursor in one transaction; return how many were new.
+    """Upsert records, store the cursor and add the new ones to the job's `records_synced`,
+    in one transaction (so the count is right whatever happens to the run later: a crash,
+    a shutdown, a resume); return how many were new.
 
     Text from the provider is stored through `textsafe` (NUL removed, lone surrogates
     replaced), so one odd character never fails a page.
@@ -68,6 +73,8 @@ def save_page(
                 },
             ).fetchall()
             new = sum(1 for r in rows if r["inserted"])
+            if new:
+                conn.execute(ADD_RECORDS, {"id": job_id, "records": new})
         if cursor is None:
             conn.execute(DELETE_CURSOR, (connection_id, resource))
         else:

@@ -40,7 +40,9 @@ class SyncAll:
             "enqueue-due",
             lambda: scheduling.enqueue_due(deps.pool, deps.dispatcher, everything=True),
         )
-        resp.media = {"enqueued": report.enqueued, "skipped": report.skipped}
+        # Success whenever the ledger holds the jobs: the ones Redis did not take are
+        # counted in leftForReconcile, and `reconcile` sends them.
+        resp.media = scheduling.enqueue_summary(report)
 
 
 class SyncHourly:
@@ -70,8 +72,7 @@ class SyncHourly:
             "failed": verdict["failed"],
             "checks": verdict["checks"],
             "stats": figures,
-            "enqueued": due.enqueued,
-            "skipped": due.skipped,
+            **scheduling.enqueue_summary(due),
             "cleaned": deleted,
         }
 

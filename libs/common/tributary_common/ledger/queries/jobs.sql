@@ -5,7 +5,9 @@ INSERT INTO sync_jobs (id, user_id, platform, connection_id, sync_date, status, 
 SELECT %(id)s, c.user_id, c.provider, c.id, %(sync_date)s,
        CASE WHEN c.status = 'paused' THEN 'held' ELSE 'pending' END, %(trigger)s,
        %(priority)s, %(queue)s, %(options)s, %(message_id)s, now()
-FROM connections c WHERE c.id = %(connection_id)s
+-- The connection row is locked before any job row (the order enqueue-due uses), so a
+-- manual enqueue and enqueue-due on one connection wait for each other, never deadlock.
+FROM connections c WHERE c.id = %(connection_id)s FOR KEY SHARE OF c
 ON CONFLICT (connection_id, sync_date) WHERE status IN ('pending', 'processing', 'held') DO NOTHING
 RETURNING *
 
@@ -67,32 +69,27 @@ FROM (SELECT count(*) AS n FROM bumped) d LEFT JOIN ins ON true
 
 -- name: claim
 -- A pending job whose time has come (deferred jobs are sent a little ahead of their
--- reservation and wait out the rest in the runner), or a processing job whose holder
--- died (lease expired).
-WITH claimed AS (
-    UPDATE sync_jobs j
-    SET status = 'processing',
-        started_at = coalesce(j.started_at, now()),
-        lease_owner = %(owner)s,
-        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
-        crash_count = j.crash_count + (CASE WHEN j.status = 'processing' THEN 1 ELSE 0 END),
-        updated_at = now()
-    WHERE j.id = %(id)s
-      AND ((j.status = 'pending'
-            AND (j.not_before IS NULL OR j.not_before <= now() + interval '500 milliseconds'))
-           OR (j.status = 'processing' AND j.lease_expires_at < now()))
-    RETURNING j.*
-)
-SELECT claimed.*, c.account_id, c.access_token, c.refresh_token, c.token_expires_at,
+-- reservation and wait out the rest in the runner). A processing job whose lease expired
+-- is never taken here: `recover_expired` first checks that its holder is really gone
+-- (a holder cut off from PostgreSQL keeps its job), counts the crash and re-sends it.
+UPDATE sync_jobs j
+SET status = 'processing',
+    started_at = coalesce(j.started_at, now()),
+    lease_owner = %(owner)s,
+    lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+    updated_at = now()
+FROM connections c
+WHERE j.id = %(id)s AND c.id = j.connection_id
+  AND j.status = 'pending'
+  AND (j.not_before IS NULL OR j.not_before <= now() + interval '500 milliseconds')
+RETURNING j.*, c.account_id, c.access_token, c.refresh_token, c.token_expires_at,
        c.token_issued_at, c.scopes, c.token_type, c.token_kind, c.credential_version,
-       c.refresh_fence,
-       c.metadata, c.status AS connection_status,
-       extract(epoch FROM now() - claimed.enqueued_at) AS wait_seconds,
-       greatest(extract(epoch FROM claimed.not_before - clock_timestamp()), 0) AS early_seconds
-FROM claimed JOIN connections c ON c.id = claimed.connection_id
+       c.refresh_fence, c.metadata, c.status AS connection_status,
+       extract(epoch FROM now() - j.enqueued_at) AS wait_seconds,
+       greatest(extract(epoch FROM j.not_before - clock_timestamp()), 0) AS early_seconds
 
 -- name: state
-SELECT id, status, queue, priority, not_before, lease_expires_at, message_id,
+SELECT id, status, queue, priority, not_before, lease_expires_at, lease_owner, message_id,
        extract(epoch FROM (coalesce(lease_expires_at, now()) - now())) AS lease_left_seconds,
        extract(epoch FROM (coalesce(not_before, now()) - now())) AS wait_left_seconds
 FROM sync_jobs WHERE id = %(id)s
@@ -106,11 +103,14 @@ WHERE id = ANY(%(ids)s) AND lease_owner = %(owner)s AND status = 'processing'
 RETURNING id
 
 -- name: complete
--- One round trip: the job, its attempt row and the connection's last sync time.
+-- One statement: the job and its attempt row. records_synced is kept by save_page, in
+-- the transaction that stores the records. The connection's last sync time is a
+-- separate statement (`touch_connection`): holding the job row while waiting for the
+-- connection row is the opposite of enqueue-due's order, and deadlocked with it.
 WITH done AS (
     UPDATE sync_jobs
     SET status = 'completed', completed_at = now(), attempts = attempts + 1,
-        records_synced = records_synced + %(records)s, duration_ms = %(duration_ms)s,
+        duration_ms = %(duration_ms)s,
         error = NULL, error_category = NULL, not_before = NULL,
         lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
     WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
@@ -120,9 +120,6 @@ WITH done AS (
                                duration_ms)
     SELECT id, attempts, %(owner)s, %(started_at)s, 'completed', %(records)s, %(duration_ms)s
     FROM done
-), synced AS (
-    UPDATE connections c SET last_synced_at = now(), updated_at = now()
-    FROM done WHERE c.id = done.connection_id
 ), event AS (
     -- The sync.completed event for every subscribed endpoint (outbox.sql: insert_event),
     -- in the same statement as the ending: it exists exactly when the completion does.
@@ -141,6 +138,12 @@ WITH done AS (
 )
 SELECT * FROM done
 
+-- name: touch_connection
+UPDATE connections SET last_synced_at = now(), updated_at = now() WHERE id = %(id)s
+
+-- name: add_records
+UPDATE sync_jobs SET records_synced = records_synced + %(records)s WHERE id = %(id)s
+
 -- name: back_to_pending
 -- Deferral (attempts untouched) and shutdown release: the job waits for its next message.
 -- A delay counts from the ledger's clock (now()), never the runner host's.
@@ -152,7 +155,7 @@ SET status = 'pending',
     throttles = throttles + %(throttled)s,
     throttled_since = CASE WHEN %(throttled)s = 1 THEN coalesce(throttled_since, now())
                            ELSE throttled_since END,
-    records_synced = records_synced + %(records)s, enqueued_at = now(),
+    enqueued_at = now(),
     message_id = %(message_id)s, dispatched_at = now(),
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
@@ -165,7 +168,6 @@ SET status = 'pending', attempts = attempts + 1, retry_count = retry_count + 1,
     not_before = coalesce(%(not_before)s::timestamptz,
                           now() + make_interval(secs => %(delay_seconds)s::float8)),
     priority = 10, queue = 'sync.retry', enqueued_at = now(),
-    records_synced = records_synced + %(records)s,
     message_id = %(message_id)s, dispatched_at = now(),
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
@@ -176,7 +178,7 @@ RETURNING *
 UPDATE sync_jobs
 SET status = 'failed', completed_at = now(), attempts = attempts + %(attempted)s,
     error = %(error)s, error_category = %(category)s, dead_lettered = true,
-    records_synced = records_synced + %(records)s, duration_ms = %(duration_ms)s,
+    duration_ms = %(duration_ms)s,
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = %(id)s
   AND ((status = 'processing' AND lease_owner = %(owner)s)
@@ -219,19 +221,29 @@ FROM unnest(%(ids)s::uuid[], %(message_ids)s::text[]) AS m(id, message_id)
 WHERE sync_jobs.id = m.id AND sync_jobs.status = 'pending'
 
 -- name: expired_leases
-SELECT id, crash_count FROM sync_jobs
+SELECT id, crash_count, lease_owner FROM sync_jobs
 WHERE status = 'processing' AND lease_expires_at < now()
 ORDER BY lease_expires_at
 LIMIT %(limit)s
 
 -- name: recover_expired
--- The holder died: back to pending, one more crash counted.
-UPDATE sync_jobs
-SET status = 'pending', crash_count = crash_count + 1, lease_owner = NULL,
-    lease_expires_at = NULL, enqueued_at = now(), message_id = %(message_id)s,
-    dispatched_at = now(), updated_at = now()
-WHERE id = %(id)s AND status = 'processing' AND lease_expires_at < now()
-RETURNING id, queue, crash_count
+-- The holder died: back to pending, one more crash counted, and a `crashed` attempt row.
+WITH recovered AS (
+    UPDATE sync_jobs j
+    SET status = 'pending', crash_count = crash_count + 1, lease_owner = NULL,
+        lease_expires_at = NULL, enqueued_at = now(), message_id = %(message_id)s,
+        dispatched_at = now(), updated_at = now()
+    FROM (SELECT id, lease_owner, updated_at FROM sync_jobs WHERE id = %(id)s FOR UPDATE) old
+    WHERE j.id = old.id AND j.status = 'processing' AND j.lease_expires_at < now()
+      AND j.lease_owner IS NOT DISTINCT FROM %(owner)s
+    RETURNING j.id, j.queue, j.crash_count, j.attempts, old.lease_owner, old.updated_at
+), attempt AS (
+    INSERT INTO sync_attempts (job_id, attempt, worker, started_at, outcome, error)
+    SELECT id, attempts + 1, coalesce(lease_owner, 'unknown'), updated_at, 'crashed',
+           'the worker holding the job died (its lease expired)'
+    FROM recovered
+)
+SELECT id, queue, crash_count FROM recovered
 
 -- name: cleanup
 -- Never a job an unreplayed dead letter points at (its jobId must keep answering).
@@ -272,7 +284,7 @@ RETURNING id, queue, message_id,
 -- name: hold_running
 -- A running job of a connection paused meanwhile stops after its page and waits, held.
 UPDATE sync_jobs
-SET status = 'held', records_synced = records_synced + %(records)s, message_id = NULL,
+SET status = 'held', message_id = NULL,
     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = %(id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING *
