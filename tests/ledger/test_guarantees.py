@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from tributary_common import bands
 from tributary_common.db import statement
 from tributary_common.ledger import connections, deadletters, jobs
+from tributary_common.ledger.sql import queries
 
 from tests.support.keys import local_box
 
@@ -107,13 +108,22 @@ def test_complete_requires_the_current_lease_owner(pool: ConnectionPool) -> None
     job = jobs.enqueue(pool, connection_id=conn["id"], sync_date=DAY, trigger="scheduled").job
     assert jobs.claim(pool, job["id"], owner="old", lease_seconds=60) is not None
     _expire_lease(pool, job["id"])
+    # a claim never takes a leased job, even an expired one: recovery does (once the
+    # holder is known dead), and then another worker claims it
+    assert jobs.claim(pool, job["id"], owner="new", lease_seconds=60) is None
+    with statement(pool) as conn:
+        recovered = conn.execute(
+            queries("jobs")["recover_expired"],
+            {"id": job["id"], "owner": "old", "message_id": "m2"},
+        ).fetchone()
+    assert recovered is not None and recovered["crash_count"] == 1
     assert jobs.claim(pool, job["id"], owner="new", lease_seconds=60) is not None
 
     assert jobs.complete(pool, job["id"], _end("old")) is None
 
     row = jobs.get(pool, job["id"])
     assert (row["status"], row["lease_owner"]) == ("processing", "new")
-    assert jobs.attempts(pool, job["id"]) == []
+    assert [a["outcome"] for a in jobs.attempts(pool, job["id"])] == ["crashed"]
     assert jobs.complete(pool, job["id"], _end("new")) is not None
 
 
