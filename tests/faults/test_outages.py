@@ -9,7 +9,8 @@ import json
 import os
 import signal
 import statistics
-import threading
+import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
@@ -19,8 +20,8 @@ import httpx
 import pytest
 from tributary_common.errors import LedgerUnavailable
 
-from tests.e2e.stack import Stack
-from tests.faults.conftest import LiveApi, Private, record, redis_flushall
+from tests.e2e.stack import ROOT, Stack
+from tests.faults.conftest import API_TOKEN, LiveApi, Private, record, redis_flushall
 from tests.support.simulator import SimAdmin
 
 pytestmark = pytest.mark.timeout(240)
@@ -129,57 +130,6 @@ def test_flushall_mid_drain_then_reconcile_completes_all(
     _assert_each_completed_once(stack, ids)
 
 
-class _Prober:
-    """Clients that call the api during an outage and time every answer."""
-
-    def __init__(self, api: LiveApi, user_ids: list[str]) -> None:
-        self.api = api
-        self.user_ids = user_ids
-        self.stop = threading.Event()
-        self.calls: list[tuple[float, float, int, str]] = []  # start, seconds, status, error
-        self.health: list[tuple[float, float, int]] = []
-        self._lock = threading.Lock()
-
-    def _client(self) -> None:
-        with httpx.Client(base_url=self.api.url, headers=self.api.headers, timeout=10) as c:
-            i = 0
-            while not self.stop.is_set():
-                user = self.user_ids[i % len(self.user_ids)]
-                i += 1
-                started = time.monotonic()
-                try:
-                    r = c.get("/api/sync/status", params={"userId": user, "provider": "github"})
-                    status, error = r.status_code, r.json().get("error", "")
-                except httpx.HTTPError as exc:
-                    status, error = 0, type(exc).__name__
-                with self._lock:
-                    self.calls.append((started, time.monotonic() - started, status, error))
-                self.stop.wait(0.02)
-
-    def _healthz(self) -> None:
-        with httpx.Client(base_url=self.api.url, timeout=5) as c:
-            while not self.stop.is_set():
-                started = time.monotonic()
-                try:
-                    status = c.get("/healthz").status_code
-                except httpx.HTTPError:
-                    status = 0
-                self.health.append((started, time.monotonic() - started, status))
-                self.stop.wait(0.1)
-
-    def __enter__(self) -> _Prober:
-        self.threads = [threading.Thread(target=self._client, daemon=True) for _ in range(4)]
-        self.threads.append(threading.Thread(target=self._healthz, daemon=True))
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(15)
-
-
 def _p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else max(values)
 
@@ -194,21 +144,31 @@ def test_postgres_down_30_s_work_resumes_without_reconcile(
     stack.start_workers(processes=2, threads=2)
     stack.wait_for(lambda: _count(stack, "completed", ids) >= 2, 60, "the drain under way")
 
-    # When PostgreSQL is down for 30 s (every session cut), while the clients keep calling
-    with _Prober(api, [f"pgdown-{i}" for i in range(5)]) as probe:
-        private.pg.stop("fast")
-        down = time.monotonic()
-        time.sleep(30)
-        up_at = time.monotonic()
-        private.pg.start()
-        returned = time.monotonic()
+    # When PostgreSQL is down for 30 s (every session cut), while clients keep calling
+    # the api (from a process of their own, so their timings are the api's)
+    out = stack.tmp / "probe.json"
+    prober = subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.prober", api.url, API_TOKEN, "33", str(out)],
+        env=stack.env,
+        cwd=ROOT,
+    )
+    time.sleep(1.0)
+    private.pg.stop("fast")
+    down = time.monotonic()
+    time.sleep(30)
+    up_at = time.monotonic()
+    private.pg.start()
+    returned = time.monotonic()
     sim.clear_faults()
 
     # Then every job completes within 20 s of its return, no reconcile run, no crash
     stack.wait_for(lambda: _count(stack, "completed", ids) == len(ids), 60, "all jobs")
     seconds = time.monotonic() - returned
-    outage = [c for c in probe.calls if down + 1.0 <= c[0] and c[0] + c[1] <= up_at]
-    health = [h for h in probe.health if down <= h[0] <= up_at]
+    assert prober.wait(60) == 0
+    probe = json.loads(out.read_text())
+    # the api knows within a second (each gunicorn worker's first call finds out)
+    outage = [c for c in probe["calls"] if down + 1.0 <= c[0] and c[0] + c[1] <= up_at]
+    health = [h for h in probe["health"] if down <= h[0] <= up_at]
     api_p99 = _p99([c[1] for c in outage])
     health_p99 = _p99([h[1] for h in health])
     record(

@@ -27,11 +27,12 @@ def test_a_dead_worker_child_is_reported_and_the_worker_restarted(
     restarts: dict[int, Callable[[], subprocess.Popen[bytes]]] = {
         0: lambda: stack.start_workers(processes=1, threads=2)
     }
-    parent = psutil.Process(procs[0].pid)
-    deadline = time.monotonic() + 30
-    while len(parent.children()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    children = parent.children()
+    stack.wait_for(
+        lambda: stack.worker_log().count("Worker process is ready for action") == 2,
+        60,
+        "both worker processes ready",
+    )
+    children = psutil.Process(procs[0].pid).children()
     assert len(children) == 2
 
     # When one child process dies
