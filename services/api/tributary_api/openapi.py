@@ -163,6 +163,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Jobs, newest first, filtered (status, provider, userId, trigger, date)",
                 (200, s.JOB_PAGE),
                 params=jobs.LIST_PARAMS,
+                rule="cursor is not a nextCursor this route answered",
             ),
         },
         "/api/sync/jobs/{job_id}": {

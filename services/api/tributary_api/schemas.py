@@ -80,6 +80,8 @@ CONNECTION_PATCH = obj(
     [],
     additionalProperties=False,
     minProperties=1,
+    # A credential field describes the access token sent with it (400 otherwise).
+    dependentRequired={name: ["accessToken"] for name in CREDENTIAL_FIELDS},
 )
 MANUAL_SYNC = obj(
     {

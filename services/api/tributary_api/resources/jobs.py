@@ -22,7 +22,8 @@ LIST_PARAMS: dict[str, dict[str, Any]] = {
     "trigger": {"schema": {"type": "string", "enum": ["manual", "scheduled", "retry"]}},
     "date": {"schema": schemas.DATE},
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-    "cursor": {"schema": {"type": "string", "maxLength": 200}},
+    # Opaque: only a `nextCursor` this route answered is valid (400 otherwise).
+    "cursor": {"schema": {"type": "string", "maxLength": 200, "pattern": "^[A-Za-z0-9_-]+$"}},
 }
 
 
