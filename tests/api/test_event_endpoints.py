@@ -43,6 +43,8 @@ def complete_a_job(api: Api) -> uuid.UUID:
     ).job
     claimed = jobs.claim(api.pool, job["id"], owner="w", lease_seconds=10)
     assert claimed is not None
+    # records are counted as their pages are saved (save_page), before the ending
+    api.sql("UPDATE sync_jobs SET records_synced = 3 WHERE id = %s RETURNING id", job["id"])
     end = jobs.AttemptEnd("w", datetime.now(UTC), "completed", 3, 12)
     assert jobs.complete(api.pool, job["id"], end) is not None
     return uuid.UUID(str(job["id"]))

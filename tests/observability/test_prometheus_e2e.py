@@ -71,6 +71,23 @@ def running_api(stack: Stack, port: int) -> Iterator[str]:
 
 def drive_syncs(stack: Stack, sim: SimAdmin, api_url: str) -> None:
     """Successes, a bad token, a 5xx that exhausts retries, a 429 cooldown, deferrals."""
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    with httpx.Client(base_url=api_url, timeout=10) as client:
+        # an endpoint for events out (nothing listens there: its deliveries fail and retry)
+        endpoint = {"url": f"http://127.0.0.1:{free_port()}/hook", "eventTypes": ["sync.completed"]}
+        assert client.post("/api/webhook-endpoints", json=endpoint, headers=auth).status_code == 201
+        # a provider webhook with a wrong signature: refused, and counted
+        refused = client.post(
+            "/webhooks/github",
+            content=b"{}",
+            headers={
+                "X-Hub-Signature-256": "sha256=" + "0" * 64,
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": "obs-1",
+                "Content-Type": "application/json",
+            },
+        )
+        assert refused.status_code == 401, refused.text
     sim.fault("github", "auth", account="obs-auth", count=None)
     sim.fault("github", "server_error", account="obs-5xx", count=None)
     sim.fault("github", "rate_limit", account="obs-429", count=1, retryAfterSeconds=1)
@@ -163,6 +180,9 @@ def test_every_panel_and_rule_returns_data_that_agrees_with_the_ledger(
             "TRIBUTARY_MAX_RETRIES": "1",
             "TRIBUTARY_BACKOFF_BASE_SECONDS": "0.2",
             "TRIBUTARY_HTTP_TIMEOUT_SECONDS": "2",
+            # webhooks in and events out have panels too
+            "TRIBUTARY_WEBHOOK_GITHUB_SECRET": "observability-webhook-secret",
+            "TRIBUTARY_EVENTS_ALLOW_HTTP": "true",
         }
     )
     api_port, worker_port = free_port(), free_port()
