@@ -7,7 +7,7 @@ Backends: `redis.RedisLimiter` (production: one Lua round trip per decision) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -31,12 +31,15 @@ class Decision:
 
 @dataclass(frozen=True)
 class Permit:
-    """The entries one granted acquisition wrote: ``cost`` units under id ``rid``."""
+    """The entries one granted acquisition wrote: ``cost`` units under id ``rid`` in each
+    limit log of ``logs`` (key, window + slack in us: how long an entry there matters)."""
 
     provider: str
     account: str
     rid: int
     cost: int
+    #: Where this backend keeps them (not part of the decision: not compared).
+    logs: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,10 @@ class AcquirePlan:
     def keys(self) -> list[str]:
         return [self.cooldown, self.seq, self.pool, *(spec.key for spec in self.limits)]
 
+    def logs(self) -> tuple[tuple[str, int], ...]:
+        """(key, window + slack in us) of every limit log: what `Permit.logs` holds."""
+        return tuple((spec.key, spec.window_us + spec.slack_us) for spec in self.limits)
+
     def args(self, now_us: int | None, cost: int) -> list[str | int]:
         args: list[str | int] = [
             "" if now_us is None else now_us,

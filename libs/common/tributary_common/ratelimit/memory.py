@@ -80,21 +80,15 @@ class MemoryLimiter:
             if not decision.allowed:
                 return decision
             rid = self._counters[plan.seq]
-        return Decision(True, decision.retry_at, None, Permit(provider, account, rid, cost))
+        permit = Permit(provider, account, rid, cost, plan.logs())
+        return Decision(True, decision.retry_at, None, permit)
 
     def settle(self, permit: Permit) -> None:
         """Move the permit's entries to now, never earlier (mirrors settle.lua)."""
-        plan = plan_acquire(
-            self.namespace,
-            permit.provider,
-            permit.account,
-            self.config.for_provider(permit.provider),
-            permit.cost,
-        )
         with self._lock:
             now = to_us(self.clock())
-            for spec in plan.limits:
-                zset = self._z(spec.key)
+            for key, _ in permit.logs:
+                zset = self._z(key)
                 for i in range(1, permit.cost + 1):
                     member = f"{permit.rid}.{i}"
                     old = next((e for e in zset if e[1] == member), None)

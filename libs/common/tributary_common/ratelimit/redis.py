@@ -90,28 +90,21 @@ class RedisLimiter:
             )
         except _UNREACHABLE as exc:
             return self._unavailable("acquire", exc)
-        permit = Permit(provider, account, int(granted[0]), cost) if allowed else None
+        permit = Permit(provider, account, int(granted[0]), cost, plan.logs()) if allowed else None
         return Decision(bool(allowed), to_seconds(int(at_us)), as_text(scope) or None, permit)
 
     def settle(self, permit: Permit) -> None:
         """Move the permit's entries to now (see `RateLimiter.settle`); one round trip."""
-        plan = plan_acquire(
-            self.namespace,
-            permit.provider,
-            permit.account,
-            self.config.for_provider(permit.provider),
-            permit.cost,
-        )
-        if not plan.limits:
+        if not permit.logs:
             return
         try:
             self._settle(
-                keys=[spec.key for spec in plan.limits],
+                keys=[key for key, _ in permit.logs],
                 args=[
                     self._now_arg(),
                     permit.rid,
                     permit.cost,
-                    *(spec.window_us + spec.slack_us for spec in plan.limits),
+                    *(keep for _, keep in permit.logs),
                 ],
             )
         except _UNREACHABLE as exc:
