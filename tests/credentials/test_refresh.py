@@ -4,7 +4,6 @@ outcomes (revoked: needs_reauth after one attempt; token endpoint down: deferral
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,15 +11,9 @@ from typing import Any
 import pytest
 from tributary_common import metrics
 from tributary_common.credentials import store
-from tributary_common.credentials.factory import build_credentials
-from tributary_common.lease import LeaseKeeper
 from tributary_common.ledger import connections
-from tributary_common.ratelimit import build_limiter
 from tributary_common.runner import JobRunner, RunPolicy
-from tributary_common.settings import Settings
-from tributary_common.shutdown import StopSignal
 from tributary_simulator.oauth import oauth_env
-from tributary_worker.providers import REGISTRY
 
 from tests.api.conftest import Api
 from tests.e2e.stack import Stack
@@ -32,24 +25,7 @@ OAUTH2 = ["youtube", "google_ads", "x", "github"]
 
 
 def _runner(stack: Stack, sim: SimAdmin) -> JobRunner:
-    settings = Settings.from_env({**stack.env, **oauth_env(sim.url)})
-    limiter = build_limiter(settings, stack.redis)
-    owner = f"test-{uuid.uuid4().hex[:6]}"
-    return JobRunner(
-        pool=stack.pool,
-        dispatcher=stack.dispatcher,
-        limiter=limiter,
-        registry=REGISTRY,
-        provider_configs=settings.provider_configs(),
-        policy=RunPolicy(max_retries=0),
-        owner=owner,
-        stop=StopSignal(5),
-        leases=LeaseKeeper(stack.pool, limiter, owner=owner, lease_seconds=10),
-        credentials=build_credentials(
-            settings, pool=stack.pool, client=stack.redis, limiter=limiter, owner=owner
-        ),
-        rng=random.Random(7),
-    )
+    return stack.runner(policy=RunPolicy(max_retries=0), env=oauth_env(sim.url))
 
 
 def _connect(stack: Stack, provider: str, tokens: dict[str, Any], **kw: Any) -> dict[str, Any]:

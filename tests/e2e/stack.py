@@ -4,6 +4,7 @@ PostgreSQL, the simulator as the providers."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,10 +19,16 @@ from typing import Any
 
 import redis
 from psycopg_pool import ConnectionPool
+from tributary_common.credentials.factory import build_credentials
 from tributary_common.db import open_pool, transaction
 from tributary_common.dispatch import Dispatcher
+from tributary_common.lease import LeaseKeeper
 from tributary_common.ledger import connections, jobs
-from tributary_common.settings import PROVIDERS
+from tributary_common.ratelimit import RateLimiter, build_limiter
+from tributary_common.runner import JobRunner, RunPolicy
+from tributary_common.settings import PROVIDERS, Settings
+from tributary_common.shutdown import StopSignal
+from tributary_worker.providers import REGISTRY
 
 from tests.support.keys import local_box
 from tools.localstack.processes import API_COMMAND, wait_ready
@@ -177,6 +184,34 @@ class Stack:
             self._pool.close()
         if self._redis is not None:
             self._redis.close()
+
+    def runner(
+        self,
+        *,
+        policy: RunPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        env: dict[str, str] | None = None,
+    ) -> JobRunner:
+        """The job runner a worker thread runs, in this process, on this stack's ledger,
+        Redis and simulator (``env`` adds settings; ``limiter`` replaces the configured one)."""
+        settings = Settings.from_env({**self.env, **(env or {})})
+        limiter = limiter or build_limiter(settings, self.redis)
+        owner = f"test-{uuid.uuid4().hex[:6]}"
+        return JobRunner(
+            pool=self.pool,
+            dispatcher=self.dispatcher,
+            limiter=limiter,
+            registry=REGISTRY,
+            provider_configs=settings.provider_configs(),
+            policy=policy or RunPolicy(),
+            owner=owner,
+            stop=StopSignal(5),
+            leases=LeaseKeeper(self.pool, limiter, owner=owner, lease_seconds=10),
+            credentials=build_credentials(
+                settings, pool=self.pool, client=self.redis, limiter=limiter, owner=owner
+            ),
+            rng=random.Random(7),
+        )
 
     # Ledger helpers -------------------------------------------------------------------
 

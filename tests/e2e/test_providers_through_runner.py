@@ -3,20 +3,13 @@ Redis and the simulator: a full sync, an incremental re-run, and the outcome of 
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from tributary_common.credentials.factory import build_credentials
-from tributary_common.lease import LeaseKeeper
-from tributary_common.ratelimit import build_limiter
 from tributary_common.ratelimit.keys import cooldown_key
 from tributary_common.runner import JobRunner, RunPolicy
-from tributary_common.settings import Settings
-from tributary_common.shutdown import StopSignal
-from tributary_worker.providers import REGISTRY
 from tributary_worker.providers.throttles import THROTTLE_WAITS
 
 from tests.e2e.stack import Stack
@@ -27,23 +20,7 @@ PROVIDERS = sorted(DEMO_ACCOUNTS)
 
 
 def _runner(stack: Stack, policy: RunPolicy | None = None) -> JobRunner:
-    settings = Settings.from_env(stack.env)
-    limiter = build_limiter(settings, stack.redis)
-    return JobRunner(
-        pool=stack.pool,
-        dispatcher=stack.dispatcher,
-        limiter=limiter,
-        registry=REGISTRY,
-        provider_configs=settings.provider_configs(),
-        policy=policy or RunPolicy(),
-        owner=f"test-{uuid.uuid4().hex[:6]}",
-        stop=StopSignal(5),
-        leases=LeaseKeeper(stack.pool, limiter, owner="test", lease_seconds=10),
-        credentials=build_credentials(
-            settings, pool=stack.pool, client=stack.redis, limiter=limiter, owner="test"
-        ),
-        rng=random.Random(7),
-    )
+    return stack.runner(policy=policy)
 
 
 def _account(provider: str) -> str:

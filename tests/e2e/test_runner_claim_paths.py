@@ -7,17 +7,9 @@ re-authentication, and a provider whose concurrency slots are all held.
 
 from __future__ import annotations
 
-import random
-import uuid
-
 from tributary_common import scheduling
-from tributary_common.credentials.factory import build_credentials
-from tributary_common.lease import LeaseKeeper
 from tributary_common.ratelimit import LimitConfig, RedisLimiter
 from tributary_common.runner import JobRunner, RunPolicy
-from tributary_common.settings import Settings
-from tributary_common.shutdown import StopSignal
-from tributary_worker.providers import REGISTRY
 
 from tests.e2e.stack import Stack
 from tests.support.simulator import SimAdmin
@@ -25,22 +17,7 @@ from tools.localstack.run import DEMO_ACCOUNTS
 
 
 def _runner(stack: Stack, limiter: RedisLimiter, policy: RunPolicy | None = None) -> JobRunner:
-    settings = Settings.from_env(stack.env)
-    return JobRunner(
-        pool=stack.pool,
-        dispatcher=stack.dispatcher,
-        limiter=limiter,
-        registry=REGISTRY,
-        provider_configs=settings.provider_configs(),
-        policy=policy or RunPolicy(),
-        owner=f"test-{uuid.uuid4().hex[:6]}",
-        stop=StopSignal(5),
-        leases=LeaseKeeper(stack.pool, limiter, owner="test", lease_seconds=10),
-        credentials=build_credentials(
-            settings, pool=stack.pool, client=stack.redis, limiter=limiter, owner="test"
-        ),
-        rng=random.Random(7),
-    )
+    return stack.runner(policy=policy, limiter=limiter)
 
 
 def _limiter(stack: Stack, overrides: dict[str, str] | None = None) -> RedisLimiter:
