@@ -9,37 +9,16 @@ ledger work of a real one.
 from __future__ import annotations
 
 import os
-from typing import Any
 
-import httpx
-from tributary_common.connectors import (
-    ConnectionInfo,
-    ConnectorRegistry,
-    ProviderConfig,
-    Record,
-    SyncContext,
-)
-from tributary_common.errors import ProviderError
+from tributary_common.connectors import ConnectorRegistry, Record, SyncContext
+
+from bench.noop_connectors import NoopConnector
 
 PAGES = int(os.environ.get("BENCH_IO_PAGES", "3"))
 
 
-class SlowPagesConnector:
-    provider = "github"
-
-    def __init__(self, config: ProviderConfig) -> None:
-        self.config = config
-
-    @staticmethod
-    def error_mapper(response: httpx.Response) -> ProviderError | None:
-        return None
-
-    @staticmethod
-    def feedback(response: httpx.Response) -> Any:
-        return None
-
-    def default_headers(self, connection: ConnectionInfo) -> dict[str, str]:
-        return {}
+class SlowPagesConnector(NoopConnector):
+    """`NoopConnector` (no auth, no error mapping) whose sync fetches and saves pages."""
 
     def sync(self, ctx: SyncContext) -> None:
         account = ctx.request.connection.account_id
