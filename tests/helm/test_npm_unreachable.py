@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.helm import crs
+from tests.support.missing import missing
 
 
 def test_an_unreachable_registry_fails_fast_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if shutil.which("npm") is None:
-        pytest.skip("npm is not installed")
+        missing("npm is not installed")
     # A registry that accepts connections and never answers (the hang of a dead proxy)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
