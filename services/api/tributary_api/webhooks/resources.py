@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from abc import ABC, abstractmethod
 from typing import NoReturn
 
 import falcon
@@ -30,7 +31,7 @@ log = logging.getLogger("tributary.api.webhooks")
 MAX_CHALLENGE = 200
 
 
-class _Receiver:
+class _Receiver(ABC):
     provider = ""
     header = ""
     algorithms: tuple[str, ...] = ("sha256",)
@@ -39,11 +40,13 @@ class _Receiver:
         self.deps = deps
         self.settings = deps.settings.webhooks
 
+    @abstractmethod
     def secret(self) -> str:
-        raise NotImplementedError
+        """The provider's signing secret ("" when unset: every delivery is refused)."""
 
+    @abstractmethod
     def parse(self, headers: dict[str, str], body: bytes) -> Delivery:
-        raise NotImplementedError
+        """The delivery a verified body holds; raise `Malformed` when it holds none."""
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = self._read(req)
