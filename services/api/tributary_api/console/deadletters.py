@@ -92,7 +92,10 @@ class LetterPage:
 
 
 def _action(req: falcon.Request) -> tuple[dict[str, Any], uuid.UUID | None, bool]:
-    chosen = values(form(req), ACTION)
+    try:
+        chosen = values(form(req), ACTION)
+    except ConsoleInputError as exc:
+        raise ApiError(400, "invalid_field", str(exc)) from None
     one = uuid.UUID(chosen.pop("id")) if "id" in chosen else None
     confirmed = chosen.pop("confirm", None) == "yes"
     return chosen, one, confirmed
@@ -103,10 +106,7 @@ class Replay:
         self.deps = deps
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        try:
-            chosen, one, confirmed = _action(req)
-        except ConsoleInputError as exc:
-            raise ApiError(400, "invalid_field", str(exc)) from None
+        chosen, one, confirmed = _action(req)
         where = _filter(chosen)
         ids = [one] if one else None
         if not confirmed:
@@ -136,10 +136,7 @@ class Purge:
         self.deps = deps
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        try:
-            chosen, one, confirmed = _action(req)
-        except ConsoleInputError as exc:
-            raise ApiError(400, "invalid_field", str(exc)) from None
+        chosen, one, confirmed = _action(req)
         where = _filter(chosen)
         if not confirmed:
             count = 1 if one else browse.count_letters(self.deps.pool, where)
